@@ -1,0 +1,81 @@
+// Builds the world one end-to-end test runs in: a scratch git repository, the scripted model, the
+// fake results service, and the runner emulation driving the committed dist/ exactly as the runner would.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { inject } from 'vitest'
+import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js'
+import { startResponsesServer, type ResponsesServer, type Script, type Step } from '../../test-support/responses-server.js'
+import { startResultsService, type ResultsService } from '../../test-support/results-service.js'
+import { runAction, type ActionRun, type RunOptions } from '../../test-support/runner.js'
+
+export const ACTION_DIR = path.resolve(import.meta.dirname, '..', '..')
+export const API_KEY = 'sk-proj-e2eSECRETkey0123456789abcdefABCDEF'
+export const GITHUB_TOKEN = 'ghs_e2eGithubToken0123456789abcdefABCDEF'
+export const MODEL = 'gpt-5.5'
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e.st', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e.st' } })
+}
+
+/** A scratch repository with one commit holding the given files. */
+export function scratchRepository(files: Record<string, string | Buffer> = { 'README.md': '# scratch\n' }): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'codex-action-e2e-'))
+  const repository = path.join(root, 'repo')
+  mkdirSync(repository)
+  git(repository, 'init', '-q', '-b', 'main')
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(repository, name)), { recursive: true })
+    writeFileSync(path.join(repository, name), content)
+  }
+  git(repository, 'add', '-A')
+  git(repository, 'commit', '-q', '-m', 'start')
+  return repository
+}
+
+export interface World {
+  model: ResponsesServer
+  results: ResultsService
+  github: GitHubApi
+  close(): Promise<void>
+}
+
+/** The runner emulation's default triggering actor, given write permission by the fake GitHub API. */
+export const ACTOR = 'octocat'
+
+export async function startWorld(script: Script, afterScript?: Step): Promise<World> {
+  const model = await startResponsesServer({ script, apiKey: API_KEY, afterScript })
+  const results = await startResultsService()
+  const github = await startGitHubApi({ [ACTOR]: 'write' })
+  return {
+    model,
+    results,
+    github,
+    close: async () => {
+      await Promise.all([model.close(), results.close(), github.close()])
+    }
+  }
+}
+
+export interface ActOptions extends Partial<RunOptions> {
+  inputs?: Record<string, string>
+}
+
+/** Runs main and post of the bundled action against the world, with every input a test does not set at a working value. */
+export function act(world: World, workspace: string, options: ActOptions = {}): Promise<ActionRun> {
+  return runAction({
+    actionDir: ACTION_DIR,
+    workspace,
+    toolCache: inject('codexToolCache'),
+    ...options,
+    inputs: {
+      prompt: 'Do the scripted work.',
+      'openai-api-key': API_KEY,
+      'base-url': world.model.url,
+      model: MODEL,
+      ...options.inputs
+    },
+    env: { ...world.results.env, GITHUB_TOKEN, GITHUB_API_URL: world.github.url, GITHUB_ACTOR: ACTOR, ...options.env }
+  })
+}

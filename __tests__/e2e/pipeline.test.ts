@@ -1,0 +1,104 @@
+// The whole action, end to end: the real Codex CLI, driven by the scripted model, changes a scratch
+// repository; the uploaded patch must rebuild the agent's tree exactly on a fresh clone.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { applyPatch, message, shell } from '../../test-support/responses-server.js'
+import { API_KEY, act, git, scratchRepository, startWorld, type World } from './harness.js'
+
+const BINARY = Buffer.from([0, 1, 2, 3, 255, 254, 0, 10, 13, 0, 128])
+
+let world: World | undefined
+afterEach(async () => {
+  await world?.close()
+  world = undefined
+})
+
+function treeOf(repository: string): string {
+  // The tree git would commit for the work tree as it stands, without touching the real index.
+  const index = path.join(mkdtempSync(path.join(os.tmpdir(), 'idx-')), 'index')
+  const env = { ...process.env, GIT_INDEX_FILE: index }
+  execFileSync('git', ['add', '-A'], { cwd: repository, env })
+  return execFileSync('git', ['write-tree'], { cwd: repository, env, encoding: 'utf8' }).trim()
+}
+
+describe('a run that changes files', () => {
+  it('publishes a patch that rebuilds the agent tree on a fresh clone, and sets every output', async () => {
+    const repository = scratchRepository({
+      'README.md': '# scratch\n',
+      'src/keep.txt': 'keep me\n',
+      'src/remove.txt': 'delete me\n',
+      'run.sh': '#!/bin/sh\necho hi\n'
+    })
+    world = await startWorld([
+      { output: [shell(`printf '%s' "$(cat README.md)" > /dev/null && rm src/remove.txt && chmod +x run.sh && printf '\\000\\001\\002\\003\\377\\376\\000\\n\\r\\000\\200' > data.bin && echo untracked > notes.txt`)] },
+      { output: [applyPatch('*** Begin Patch\n*** Update File: src/keep.txt\n@@\n-keep me\n+kept and changed\n*** End Patch\n')] },
+      { output: [message('Removed a file, added notes, made run.sh executable.')] }
+    ])
+
+    const run = await act(world, repository)
+
+    expect(run.main.exitCode, run.main.stdout + run.main.stderr).toBe(0)
+    const outputs = run.main.outputs
+    expect(outputs.conclusion).toBe('success')
+    expect(outputs['has-changes']).toBe('true')
+    expect(JSON.parse(outputs['changed-files']).sort()).toEqual(['data.bin', 'notes.txt', 'run.sh', 'src/keep.txt', 'src/remove.txt'])
+    expect(outputs['final-message']).toBe('Removed a file, added notes, made run.sh executable.')
+    expect(outputs['codex-version']).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(outputs['exit-code']).toBe('0')
+    expect(JSON.parse(outputs.usage).requests).toBe(3)
+    expect(outputs.diffstat).toContain('src/keep.txt')
+
+    // The artifact holds the patch and logs.
+    expect(world.results.artifacts).toHaveLength(1)
+    const artifact = world.results.artifacts[0]
+    expect(outputs['artifact-id']).toBe(String(artifact.id))
+    expect([...artifact.files.keys()].sort()).toEqual(expect.arrayContaining(['codex.patch', 'codex.log', 'events.jsonl', 'last-message.md', 'run.json']))
+    const patch = artifact.files.get('codex.patch') as Buffer
+    expect(patch.equals(readFileSync(outputs['patch-path']))).toBe(true)
+    const events = (artifact.files.get('events.jsonl') as Buffer).toString().trim().split('\n').map((line) => JSON.parse(line))
+    expect(events.some((event) => event.type === 'turn.completed')).toBe(true)
+    expect(JSON.parse((artifact.files.get('run.json') as Buffer).toString()).conclusion).toBe('success')
+
+    // The agent's tree, rebuilt from the patch on a fresh clone, is the same tree, bytes and modes.
+    const agentTree = treeOf(repository)
+    const clone = path.join(mkdtempSync(path.join(os.tmpdir(), 'clone-')), 'repo')
+    git(os.tmpdir(), 'clone', '-q', repository, clone)
+    const patchFile = path.join(path.dirname(clone), 'codex.patch')
+    writeFileSync(patchFile, patch)
+    git(clone, 'apply', '--binary', patchFile)
+    expect(treeOf(clone)).toBe(agentTree)
+    expect(readFileSync(path.join(clone, 'data.bin')).equals(BINARY)).toBe(true)
+    expect(existsSync(path.join(clone, 'src/remove.txt'))).toBe(false)
+    expect(statSync(path.join(clone, 'run.sh')).mode & 0o111).not.toBe(0)
+
+    // The user's index is as the agent left it: nothing staged by the action.
+    expect(git(repository, 'diff', '--cached', '--name-only')).toBe('')
+
+    // The model saw the key only in the proxy's Authorization header.
+    for (const request of world.model.requests) expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`)
+
+    // Post removed CODEX_HOME and left the patch.
+    expect(run.post?.exitCode).toBe(0)
+    const runRoot = path.dirname(path.dirname(outputs['patch-path']))
+    expect(existsSync(path.join(runRoot, 'codex-home'))).toBe(false)
+    expect(existsSync(outputs['patch-path'])).toBe(true)
+  })
+})
+
+describe('a run that changes nothing', () => {
+  it('says so and publishes an empty patch', async () => {
+    const repository = scratchRepository()
+    world = await startWorld([{ output: [shell('ls')] }, { output: [message('Nothing to do.')] }])
+
+    const run = await act(world, repository)
+
+    expect(run.main.exitCode, run.main.stdout + run.main.stderr).toBe(0)
+    expect(run.main.outputs['has-changes']).toBe('false')
+    expect(run.main.outputs['changed-files']).toBe('[]')
+    expect(readFileSync(run.main.outputs['patch-path'], 'utf8')).toBe('')
+    expect(world.results.artifacts[0].files.get('codex.patch')?.length).toBe(0)
+  })
+})

@@ -1,0 +1,185 @@
+import * as core from '@actions/core'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { stringify as stringifyToml } from 'smol-toml'
+import type { Settings } from './inputs.js'
+import type { AgentIdentity } from './isolation.js'
+import { AGENT_USER } from './isolation.js'
+
+export const PROVIDER_ID = 'codex-action'
+/** The variable that carries the model proxy's per-run token to Codex. Its name holds TOKEN, so Codex's default excludes keep it from the commands the agent runs. */
+export const MODEL_TOKEN_VARIABLE = 'CODEX_ACTION_MODEL_TOKEN'
+
+/** Where one run keeps its files, all under RUNNER_TEMP. */
+export interface RunDirectories {
+  /** The run's root: searchable (not listable) by the agent. */
+  root: string
+  /** The agent's CODEX_HOME; the agent owns it during the run. */
+  codexHome: string
+  /** The agent's HOME when it runs as its own user. */
+  agentHome: string
+  /** Logs and the patch; the runner user's alone, kept after the job step for later steps. */
+  output: string
+  /** The user's repository config while the agent runs without its credentials; the runner user's alone. */
+  gitConfigBackup: string
+}
+
+export interface AgentConfiguration {
+  directories: RunDirectories
+  configPath: string
+  /** Codex's whole environment: built from an allow-list, never copied from the runner's. */
+  env: Record<string, string>
+  /** The file Codex writes its final message to (agent-writable, so inside CODEX_HOME). */
+  lastMessageFile: string
+}
+
+interface ModelEndpoint {
+  url: string
+  clientToken: string
+}
+
+// Non-secret context the agent may see; GITHUB_TOKEN, ACTIONS_*, INPUT_* and the file commands are never on it.
+const ALLOWED_VARIABLES = [
+  'PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'CI', 'GITHUB_ACTIONS',
+  'GITHUB_REPOSITORY', 'GITHUB_REPOSITORY_OWNER', 'GITHUB_REPOSITORY_ID', 'GITHUB_SHA', 'GITHUB_REF', 'GITHUB_REF_NAME',
+  'GITHUB_REF_TYPE', 'GITHUB_HEAD_REF', 'GITHUB_BASE_REF', 'GITHUB_EVENT_NAME', 'GITHUB_RUN_ID', 'GITHUB_RUN_NUMBER',
+  'GITHUB_RUN_ATTEMPT', 'GITHUB_SERVER_URL', 'GITHUB_API_URL', 'GITHUB_GRAPHQL_URL', 'GITHUB_WORKFLOW', 'GITHUB_JOB',
+  'GITHUB_ACTOR', 'GITHUB_TRIGGERING_ACTOR', 'GITHUB_WORKSPACE', 'RUNNER_OS', 'RUNNER_ARCH', 'RUNNER_ENVIRONMENT',
+  // A TLS-inspecting proxy's CA on self-hosted runners; Codex and the agent's tools need it to reach anything.
+  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'GIT_SSL_CAINFO'
+]
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']
+// Names Codex's shell environment policy drops by default; a passthrough of such a name must be set explicitly.
+const DEFAULT_EXCLUDED = /KEY|SECRET|TOKEN/i
+
+/** Config keys the action decides; a value for them in the `config` input is overridden with a warning. */
+const CONTROLLED_KEYS = [
+  'model_provider',
+  `model_providers.${PROVIDER_ID}`,
+  'approval_policy',
+  'sandbox_mode',
+  'analytics.enabled',
+  'features.plugins',
+  'features.shell_snapshot',
+  'shell_environment_policy.ignore_default_excludes',
+  'check_for_update_on_startup'
+]
+
+export async function configureCodex(
+  settings: Settings,
+  endpoint: ModelEndpoint,
+  identity: AgentIdentity,
+  runnerTemp: string,
+  runId: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<AgentConfiguration> {
+  const directories = runDirectories(runnerTemp, runId)
+  await mkdir(directories.root, { recursive: true })
+  await chmod(directories.root, 0o711)
+  for (const directory of [directories.codexHome, directories.agentHome, directories.output]) {
+    await mkdir(directory, { recursive: true, mode: 0o700 })
+  }
+
+  const passthrough = passthroughValues(settings.envPassthrough, env)
+  const config = buildConfig(settings, endpoint, passthrough)
+  const configPath = path.join(directories.codexHome, 'config.toml')
+  await writeFile(configPath, stringifyToml(config) + '\n', { mode: 0o600 })
+
+  if (identity.mode === 'user') {
+    await identity.lend(directories.codexHome)
+    await identity.lend(directories.agentHome)
+  }
+
+  const agentEnv: Record<string, string> = {}
+  for (const name of ALLOWED_VARIABLES) if (env[name] !== undefined) agentEnv[name] = env[name] as string
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('LC_') && value !== undefined) agentEnv[name] = value
+  for (const name of PROXY_VARIABLES) {
+    const value = env[name]
+    if (value && !/\/\/[^/@]*@/.test(value)) agentEnv[name] = value
+  }
+  Object.assign(agentEnv, passthrough)
+  agentEnv.HOME = identity.mode === 'user' ? directories.agentHome : (env.HOME ?? directories.agentHome)
+  if (identity.mode === 'user') {
+    agentEnv.USER = AGENT_USER
+    agentEnv.LOGNAME = AGENT_USER
+  }
+  agentEnv.CODEX_HOME = directories.codexHome
+  agentEnv[MODEL_TOKEN_VARIABLE] = endpoint.clientToken
+
+  return { directories, configPath, env: agentEnv, lastMessageFile: path.join(directories.codexHome, 'last-message.md') }
+}
+
+export function runDirectories(runnerTemp: string, runId: string): RunDirectories {
+  const root = path.join(runnerTemp, `codex-action-${runId}`)
+  return {
+    root,
+    codexHome: path.join(root, 'codex-home'),
+    agentHome: path.join(root, 'agent-home'),
+    output: path.join(root, 'output'),
+    gitConfigBackup: path.join(root, 'git-config.backup')
+  }
+}
+
+function passthroughValues(names: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const name of names) {
+    const value = env[name]
+    if (value === undefined) core.warning(`env-passthrough names '${name}', which is not set; the agent will not see it.`)
+    else values[name] = value
+  }
+  return values
+}
+
+function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: Record<string, string>): Record<string, unknown> {
+  const config = structuredClone(settings.extraConfig)
+  const overridden: string[] = []
+  const set = (keyPath: string, value: unknown): void => {
+    const keys = keyPath.split('.')
+    let table = config
+    for (const key of keys.slice(0, -1)) {
+      if (typeof table[key] !== 'object' || table[key] === null || Array.isArray(table[key])) table[key] = {}
+      table = table[key] as Record<string, unknown>
+    }
+    table[keys.at(-1) as string] = value
+  }
+  for (const keyPath of CONTROLLED_KEYS) if (lookup(config, keyPath) !== undefined) overridden.push(keyPath)
+  if (settings.model && lookup(config, 'model') !== undefined) overridden.push('model')
+  if (settings.reasoningEffort && lookup(config, 'model_reasoning_effort') !== undefined) overridden.push('model_reasoning_effort')
+  if (overridden.length) {
+    core.warning(`The 'config' input sets ${overridden.join(', ')}, which the action controls; the action's values are used.`)
+  }
+
+  if (settings.model) set('model', settings.model)
+  if (settings.reasoningEffort) set('model_reasoning_effort', settings.reasoningEffort)
+  set('model_provider', PROVIDER_ID)
+  set(`model_providers.${PROVIDER_ID}`, {
+    name: 'codex-action model proxy',
+    base_url: endpoint.url,
+    env_key: MODEL_TOKEN_VARIABLE,
+    wire_api: 'responses'
+  })
+  set('approval_policy', 'never')
+  set('sandbox_mode', settings.sandbox === 'bypass' ? 'danger-full-access' : settings.sandbox)
+  set('check_for_update_on_startup', false)
+  // Without these Codex calls github.com and chatgpt.com even with a custom provider.
+  set('analytics.enabled', false)
+  set('features.plugins', false)
+  // Shell snapshots write the whole environment to a world-readable file.
+  set('features.shell_snapshot', false)
+  set('shell_environment_policy.ignore_default_excludes', false)
+  const secretLooking = Object.entries(passthrough).filter(([name]) => DEFAULT_EXCLUDED.test(name))
+  if (secretLooking.length) {
+    const existing = (lookup(config, 'shell_environment_policy.set') as Record<string, unknown> | undefined) ?? {}
+    set('shell_environment_policy.set', { ...existing, ...Object.fromEntries(secretLooking) })
+  }
+  return config
+}
+
+function lookup(config: Record<string, unknown>, keyPath: string): unknown {
+  let value: unknown = config
+  for (const key of keyPath.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}

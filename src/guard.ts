@@ -1,0 +1,104 @@
+import * as core from '@actions/core'
+import { HttpClient } from '@actions/http-client'
+import { readFileSync } from 'node:fs'
+import type { Settings } from './inputs.js'
+
+export class GuardRefusal extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'GuardRefusal'
+  }
+}
+
+type GuardSettings = Pick<Settings, 'sandbox' | 'allowSelfHosted' | 'allowUsers' | 'allowBots' | 'allowForks' | 'githubToken'>
+
+const WRITE_PERMISSIONS = new Set(['admin', 'maintain', 'write'])
+// Events whose workflow runs with the base repository's secrets while the code or text came from a fork.
+const PRIVILEGED_FORK_EVENTS = new Set(['pull_request_target', 'workflow_run'])
+
+/** Decides whether the agent may run here, for this actor and event. Starts nothing; a refusal throws. */
+export async function checkGuard(settings: GuardSettings, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  checkRunner(settings, env)
+  const event = readEvent(env)
+  checkFork(settings, env.GITHUB_EVENT_NAME ?? '', event)
+  await checkActor(settings, env, event)
+}
+
+function checkRunner(settings: GuardSettings, env: NodeJS.ProcessEnv): void {
+  if (settings.sandbox !== 'bypass' || env.RUNNER_ENVIRONMENT === 'github-hosted' || settings.allowSelfHosted) return
+  throw new GuardRefusal(
+    `sandbox 'bypass' runs only on GitHub-hosted runners, and this runner is ${env.RUNNER_ENVIRONMENT ? `'${env.RUNNER_ENVIRONMENT}'` : 'of unknown kind'}. ` +
+      `If it is thrown away after every job, say so with 'allow-self-hosted: true'; otherwise use 'sandbox: workspace-write'.`
+  )
+}
+
+function checkFork(settings: GuardSettings, eventName: string, event: Record<string, any>): void {
+  if (!PRIVILEGED_FORK_EVENTS.has(eventName) || settings.allowForks) return
+  const base = event.repository?.full_name
+  const head = eventName === 'workflow_run' ? event.workflow_run?.head_repository?.full_name : event.pull_request?.head?.repo?.full_name
+  const fromFork = eventName === 'workflow_run' ? head !== undefined && head !== base : event.pull_request?.head?.repo?.fork === true || (head !== undefined && head !== base)
+  if (fromFork) {
+    throw new GuardRefusal(
+      `This ${eventName} event comes from the fork ${head ?? '(unknown)'}: its code and text are untrusted, and this job holds the base repository's secrets. ` +
+        `Refusing to run the agent. Set 'allow-forks: true' only if you accept that.`
+    )
+  }
+}
+
+async function checkActor(settings: GuardSettings, env: NodeJS.ProcessEnv, event: Record<string, any>): Promise<void> {
+  const actor = env.GITHUB_TRIGGERING_ACTOR || env.GITHUB_ACTOR || ''
+  if (!actor) throw new GuardRefusal('The triggering actor is unknown (GITHUB_ACTOR is empty), so its permission cannot be checked.')
+  const isBot = actor.endsWith('[bot]') || event.sender?.type === 'Bot'
+  if (isBot) {
+    if (listed(settings.allowBots, actor)) return core.info(`The bot ${actor} is listed in allow-bots.`)
+    throw new GuardRefusal(`The run was triggered by the bot '${actor}', which is not listed in 'allow-bots'. Add it there (or '*') to let bots start the agent.`)
+  }
+  if (listed(settings.allowUsers, actor)) return core.info(`The actor ${actor} is listed in allow-users.`)
+
+  const permission = await actorPermission(settings, env, actor)
+  if (!WRITE_PERMISSIONS.has(permission)) {
+    throw new GuardRefusal(
+      `The actor '${actor}' has '${permission}' permission on ${env.GITHUB_REPOSITORY}; the agent runs only for write, maintain or admin. ` +
+        `List trusted users in 'allow-users' to let them start it.`
+    )
+  }
+  core.info(`The actor ${actor} has ${permission} permission.`)
+}
+
+async function actorPermission(settings: GuardSettings, env: NodeJS.ProcessEnv, actor: string): Promise<string> {
+  const repository = env.GITHUB_REPOSITORY
+  const api = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '')
+  if (!settings.githubToken || !repository) {
+    throw new GuardRefusal(`Cannot check the permission of '${actor}': ${!settings.githubToken ? "'github-token' is empty" : 'GITHUB_REPOSITORY is not set'}. Failing closed.`)
+  }
+  const client = new HttpClient('codex-action', [], { allowRetries: true, maxRetries: 2, socketTimeout: 15_000 })
+  try {
+    const url = `${api}/repos/${repository}/collaborators/${encodeURIComponent(actor)}/permission`
+    const response = await client.get(url, { authorization: `Bearer ${settings.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' })
+    const status = response.message.statusCode ?? 0
+    const body = await response.readBody()
+    if (status !== 200) {
+      throw new GuardRefusal(`The permission check for '${actor}' failed: GitHub answered HTTP ${status}${status === 403 || status === 404 ? " (does 'github-token' have read access to the repository?)" : ''}. Failing closed.`)
+    }
+    const answer = JSON.parse(body) as { permission?: string; role_name?: string }
+    return answer.role_name && WRITE_PERMISSIONS.has(answer.role_name) ? answer.role_name : (answer.permission ?? 'none')
+  } catch (error) {
+    if (error instanceof GuardRefusal) throw error
+    throw new GuardRefusal(`The permission check for '${actor}' could not reach ${api} (${(error as Error).message}). Failing closed.`)
+  } finally {
+    client.dispose()
+  }
+}
+
+function listed(list: string[], actor: string): boolean {
+  return list.includes('*') || list.some((entry) => entry.toLowerCase() === actor.toLowerCase())
+}
+
+function readEvent(env: NodeJS.ProcessEnv): Record<string, any> {
+  if (!env.GITHUB_EVENT_PATH) return {}
+  try {
+    return JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'))
+  } catch {
+    return {}
+  }
+}

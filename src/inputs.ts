@@ -1,0 +1,307 @@
+import * as core from '@actions/core'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseToml, TomlError } from 'smol-toml'
+import { parseArgumentList } from './argument-list.js'
+import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './install/version.js'
+import { DEFAULT_CODEX_VERSION } from './install/pinned.js'
+
+export type SandboxMode = 'bypass' | 'workspace-write' | 'read-only'
+/** `auto`: a separate OS user where the runner allows it, else the runner user with a warning. */
+export type Isolation = 'auto' | 'user' | 'none'
+export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'
+
+/** Everything the action was asked to do, read and validated once. No later stage reads an input. */
+export interface Settings {
+  prompt: string
+  apiKey: string
+  baseUrl: string
+  model?: string
+  reasoningEffort?: ReasoningEffort
+  codexVersion: string
+  codexPath?: string
+  npmRegistry: string
+  npmRegistryToken?: string
+  cache: boolean
+  extraConfig: Record<string, unknown>
+  codexArgs: string[]
+  workingDirectory: string
+  sandbox: SandboxMode
+  allowSelfHosted: boolean
+  timeoutMs: number
+  uploadArtifacts: boolean
+  artifactName?: string
+  retentionDays?: number
+  envPassthrough: string[]
+  githubToken?: string
+  isolation: Isolation
+  allowUsers: string[]
+  allowBots: string[]
+  allowForks: boolean
+}
+
+export class InputError extends Error {
+  constructor(input: string, problem: string, accepted: string) {
+    super(`Input '${input}' ${problem}. Expected ${accepted}.`)
+    this.name = 'InputError'
+  }
+}
+
+const PROMPT_LIMIT_BYTES = 1024 * 1024
+const REASONING_EFFORTS: readonly ReasoningEffort[] = ['minimal', 'low', 'medium', 'high', 'xhigh']
+const SANDBOX_MODES: readonly SandboxMode[] = ['bypass', 'workspace-write', 'read-only']
+// Flags that decide where output goes, which directory is used or how the sandbox behaves: the action owns them.
+const CONTROLLED_FLAGS = [
+  '--json',
+  '-o',
+  '--output-last-message',
+  '-C',
+  '--cd',
+  '-s',
+  '--sandbox',
+  '--dangerously-bypass-approvals-and-sandbox',
+  '--full-auto',
+  '--yolo',
+  '-c',
+  '--config',
+  '--profile',
+  '-p'
+]
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+// Variables that keep their meaning for the action and the runner; passing them through would hand the agent a credential or the runner's channels.
+const NEVER_PASSED = /^(GITHUB_TOKEN|GH_TOKEN|ACTIONS_.*|INPUT_.*|GITHUB_(ENV|OUTPUT|STATE|PATH|STEP_SUMMARY)|RUNNER_TEMP|CODEX_HOME)$/i
+
+type Env = Record<string, string | undefined>
+
+export function readSettings(env: Env = process.env): Settings {
+  const apiKey = core.getInput('openai-api-key')
+  if (apiKey) core.setSecret(apiKey)
+  const githubToken = core.getInput('github-token') || undefined
+  if (githubToken) core.setSecret(githubToken)
+  const npmRegistryToken = core.getInput('npm-registry-token') || undefined
+  if (npmRegistryToken) core.setSecret(npmRegistryToken)
+
+  const workingDirectory = readWorkingDirectory(env)
+
+  const settings: Settings = {
+    prompt: readPrompt(workingDirectory, env),
+    apiKey: requireValue('openai-api-key', apiKey, 'the model API key, usually ${{ secrets.OPENAI_API_KEY }}'),
+    baseUrl: readUrl('base-url', 'https://api.openai.com/v1'),
+    model: core.getInput('model') || undefined,
+    reasoningEffort: readChoice('reasoning-effort', REASONING_EFFORTS),
+    codexVersion: readCodexVersion(),
+    codexPath: readCodexPath(),
+    npmRegistry: readUrl('npm-registry', 'https://registry.npmjs.org'),
+    npmRegistryToken,
+    cache: readBoolean('cache', true),
+    extraConfig: readExtraConfig(),
+    codexArgs: readCodexArgs(),
+    workingDirectory,
+    sandbox: readChoice('sandbox', SANDBOX_MODES) ?? 'bypass',
+    allowSelfHosted: readBoolean('allow-self-hosted', false),
+    timeoutMs: readTimeoutMinutes() * 60_000,
+    uploadArtifacts: readBoolean('upload-artifacts', true),
+    artifactName: readArtifactName(),
+    retentionDays: readRetentionDays(),
+    envPassthrough: readEnvPassthrough(),
+    githubToken,
+    isolation: readChoice('isolation', ['auto', 'user', 'none'] as const) ?? 'auto',
+    allowUsers: readList('allow-users'),
+    allowBots: readList('allow-bots'),
+    allowForks: readBoolean('allow-forks', false)
+  }
+  return settings
+}
+
+function requireValue(input: string, value: string, accepted: string): string {
+  if (!value) throw new InputError(input, 'is required', accepted)
+  return value
+}
+
+function readPrompt(workingDirectory: string, env: Env): string {
+  const prompt = core.getInput('prompt', { trimWhitespace: false })
+  const promptFile = core.getInput('prompt-file')
+  if (prompt.trim() && promptFile) {
+    throw new InputError('prompt', "and 'prompt-file' were both given", "exactly one of 'prompt' (the text) or 'prompt-file' (a path)")
+  }
+  if (!prompt.trim() && !promptFile) {
+    throw new InputError('prompt', "and 'prompt-file' are both empty", "exactly one of 'prompt' (the text) or 'prompt-file' (a path)")
+  }
+  if (prompt.trim()) return checkPromptSize('prompt', prompt)
+
+  const base = env.GITHUB_WORKSPACE || workingDirectory
+  const file = path.resolve(base, promptFile)
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new InputError('prompt-file', `points to '${file}', which is not a file`, 'a path to a UTF-8 text file, relative to the workspace')
+  }
+  const text = readFileSync(file, 'utf8')
+  if (!text.trim()) throw new InputError('prompt-file', `points to '${file}', which is empty`, 'a file holding the prompt text')
+  return checkPromptSize('prompt-file', text)
+}
+
+function checkPromptSize(input: string, text: string): string {
+  if (Buffer.byteLength(text) > PROMPT_LIMIT_BYTES) {
+    throw new InputError(input, `is ${Buffer.byteLength(text)} bytes long`, `a prompt of at most ${PROMPT_LIMIT_BYTES} bytes`)
+  }
+  return text
+}
+
+function readUrl(input: string, fallback: string): string {
+  const value = core.getInput(input) || fallback
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InputError(input, `is '${value}', which is not a URL`, 'an http:// or https:// URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(input, `uses the scheme '${url.protocol}'`, 'an http:// or https:// URL')
+  }
+  if (url.username || url.password) {
+    throw new InputError(input, 'holds credentials in the URL', `a URL without user:password (pass secrets through their own inputs)`)
+  }
+  return value.replace(/\/+$/, '')
+}
+
+function readChoice<T extends string>(input: string, choices: readonly T[]): T | undefined {
+  const value = core.getInput(input)
+  if (!value) return undefined
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new InputError(input, `is '${value}'`, `one of ${choices.map((c) => `'${c}'`).join(', ')}`)
+  }
+  return value as T
+}
+
+function readBoolean(input: string, fallback: boolean): boolean {
+  const value = core.getInput(input).toLowerCase()
+  if (value === '') return fallback
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw new InputError(input, `is '${core.getInput(input)}'`, "'true' or 'false'")
+}
+
+function readCodexVersion(): string {
+  const value = core.getInput('codex-version') || DEFAULT_CODEX_VERSION
+  if (value === 'latest') return value
+  const version = value.replace(/^v/, '')
+  if (!isExactVersion(version)) {
+    throw new InputError('codex-version', `is '${value}'`, "an exact version such as '0.169.0', or 'latest'")
+  }
+  if (compareVersions(version, MINIMUM_CODEX_VERSION) < 0) {
+    throw new InputError(
+      'codex-version',
+      `is '${value}', older than ${MINIMUM_CODEX_VERSION} (earlier versions have a sandbox path-escape bug)`,
+      `an exact version ${MINIMUM_CODEX_VERSION} or newer, or 'latest'`
+    )
+  }
+  return version
+}
+
+function readCodexPath(): string | undefined {
+  const value = core.getInput('codex-path')
+  if (!value) return undefined
+  const file = path.resolve(value)
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new InputError('codex-path', `points to '${file}', which is not a file`, 'the path of an executable codex binary')
+  }
+  return file
+}
+
+function readExtraConfig(): Record<string, unknown> {
+  const value = core.getInput('config')
+  if (!value) return {}
+  try {
+    return parseToml(value) as Record<string, unknown>
+  } catch (error) {
+    const where = error instanceof TomlError ? ` (line ${error.line}, column ${error.column})` : ''
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    throw new InputError('config', `is not valid TOML${where}: ${reason}`, 'TOML text such as \'model_verbosity = "low"\'')
+  }
+}
+
+function readCodexArgs(): string[] {
+  const value = core.getInput('codex-args')
+  if (!value) return []
+  let args: string[]
+  try {
+    args = parseArgumentList(value)
+  } catch (error) {
+    throw new InputError('codex-args', `could not be read: ${(error as Error).message}`, 'a JSON array of strings or shell-style words')
+  }
+  for (const arg of args) {
+    const flag = arg.split('=')[0]
+    if (CONTROLLED_FLAGS.includes(flag)) {
+      throw new InputError(
+        'codex-args',
+        `contains '${flag}', which the action sets itself`,
+        "extra 'codex exec' flags other than " + CONTROLLED_FLAGS.join(' ') + " (use the 'sandbox', 'config' and 'working-directory' inputs instead)"
+      )
+    }
+  }
+  return args
+}
+
+function readWorkingDirectory(env: Env): string {
+  const value = core.getInput('working-directory')
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  const directory = path.resolve(workspace, value || '.')
+  if (!existsSync(directory) || !statSync(directory).isDirectory()) {
+    throw new InputError('working-directory', `points to '${directory}', which is not a directory`, 'a directory inside a git work tree (run actions/checkout first)')
+  }
+  try {
+    const inside = execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: directory, stdio: ['ignore', 'pipe', 'ignore'] })
+    if (inside.toString().trim() !== 'true') throw new Error('not a work tree')
+  } catch {
+    throw new InputError('working-directory', `points to '${directory}', which is not inside a git work tree`, 'a directory inside a git work tree (run actions/checkout first)')
+  }
+  return directory
+}
+
+function readTimeoutMinutes(): number {
+  const value = core.getInput('timeout-minutes') || '30'
+  const minutes = Number(value)
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) {
+    throw new InputError('timeout-minutes', `is '${value}'`, 'a positive number of minutes, at most 1440')
+  }
+  return minutes
+}
+
+function readArtifactName(): string | undefined {
+  const value = core.getInput('artifact-name')
+  if (!value) return undefined
+  if (/["':<>|*?\\/\r\n]/.test(value)) {
+    throw new InputError('artifact-name', `is '${value}'`, 'a name without any of " : < > | * ? \\ / or line breaks')
+  }
+  return value
+}
+
+function readRetentionDays(): number | undefined {
+  const value = core.getInput('retention-days')
+  if (!value) return undefined
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 90) {
+    throw new InputError('retention-days', `is '${value}'`, 'a whole number of days from 1 to 90')
+  }
+  return Number(value)
+}
+
+function readEnvPassthrough(): string[] {
+  const names = readList('env-passthrough')
+  for (const name of names) {
+    if (!ENV_NAME.test(name)) {
+      throw new InputError('env-passthrough', `names '${name}'`, 'environment variable names (letters, digits, _), separated by commas or new lines')
+    }
+    if (NEVER_PASSED.test(name)) {
+      throw new InputError('env-passthrough', `names '${name}', which the agent may never see`, 'names of variables other than the GitHub and Actions tokens, INPUT_* and the runner file commands')
+    }
+  }
+  return names
+}
+
+function readList(input: string): string[] {
+  return core
+    .getInput(input)
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter(Boolean)
+}

@@ -1,0 +1,152 @@
+import { DefaultArtifactClient } from '@actions/artifact'
+import * as core from '@actions/core'
+import { createReadStream, createWriteStream, existsSync } from 'node:fs'
+import { readdir, stat, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { Changes } from './collect.js'
+import type { AgentConfiguration } from './configure.js'
+import type { Settings } from './inputs.js'
+import type { InstalledCodex } from './install/index.js'
+import type { AgentIdentity } from './isolation.js'
+import type { Usage } from './model-proxy.js'
+import type { Redactor } from './redact.js'
+import type { RunOutcome } from './run/index.js'
+
+export interface Report {
+  settings: Settings
+  codex: InstalledCodex
+  identity: AgentIdentity
+  configuration: AgentConfiguration
+  outcome: RunOutcome
+  changes: Changes
+  usage: Usage
+  actionStartedAt: Date
+}
+
+export interface Publication {
+  artifactId?: number
+  artifactUrl?: string
+}
+
+const SUMMARY_MESSAGE_LIMIT = 20_000
+const NAME_CONFLICT_RETRIES = 4
+
+/** Writes the run's small files, uploads them with the patch and logs, and reports outputs and the job summary. */
+export async function publish(report: Report, redactor: Redactor): Promise<Publication> {
+  const output = report.configuration.directories.output
+  await writeFile(path.join(output, 'last-message.md'), report.outcome.finalMessage, { mode: 0o644 })
+  const transcript = await copyTranscript(report.configuration.directories.codexHome, output, redactor)
+  await writeFile(path.join(output, 'run.json'), JSON.stringify(runRecord(report), null, 2) + '\n', { mode: 0o644 })
+
+  const files = ['codex.patch', 'events.jsonl', 'codex.log', 'last-message.md', 'run.json', ...(transcript ? [transcript] : [])].map((name) =>
+    path.join(output, name)
+  )
+  const publication = report.settings.uploadArtifacts ? await uploadArtifact(report.settings, files, output) : {}
+
+  setOutputs(report, publication)
+  await writeSummary(report, publication)
+  return publication
+}
+
+function runRecord(report: Report): Record<string, unknown> {
+  const { outcome, codex, settings, changes, identity } = report
+  return {
+    conclusion: outcome.conclusion,
+    failure: outcome.failure ?? null,
+    exitCode: outcome.exitCode,
+    codexVersion: codex.version,
+    codexSource: codex.source,
+    model: settings.model ?? null,
+    sandbox: settings.sandbox,
+    isolation: identity.mode,
+    startedAt: outcome.startedAt.toISOString(),
+    codexDurationMs: outcome.durationMs,
+    actionDurationMs: Date.now() - report.actionStartedAt.getTime(),
+    usage: report.usage,
+    changedFiles: changes.changedFiles,
+    patchRedacted: changes.redacted
+  }
+}
+
+/** Codex's own transcript of the session (sessions/…/rollout-*.jsonl), redacted, as one more log. */
+async function copyTranscript(codexHome: string, output: string, redactor: Redactor): Promise<string | undefined> {
+  const sessions = path.join(codexHome, 'sessions')
+  if (!existsSync(sessions)) return undefined
+  const rollouts = (await readdir(sessions, { recursive: true })).filter((entry) => /rollout-.*\.jsonl$/.test(String(entry))).map(String)
+  if (rollouts.length === 0) return undefined
+  const newest = rollouts.sort().at(-1) as string
+  await pipeline(createReadStream(path.join(sessions, newest)), redactor.stream(), createWriteStream(path.join(output, 'transcript.jsonl'), { mode: 0o644 }))
+  return 'transcript.jsonl'
+}
+
+async function uploadArtifact(settings: Settings, files: string[], rootDirectory: string): Promise<Publication> {
+  const client = new DefaultArtifactClient()
+  const baseName = settings.artifactName ?? defaultArtifactName()
+  for (let attempt = 0; ; attempt++) {
+    const name = attempt === 0 ? baseName : `${baseName}-${attempt + 1}`
+    try {
+      const { id } = await client.uploadArtifact(name, files, rootDirectory, { retentionDays: settings.retentionDays })
+      const size = (await Promise.all(files.map((file) => stat(file)))).reduce((sum, s) => sum + s.size, 0)
+      core.info(`Uploaded artifact '${name}' (${size} bytes before compression, id ${id}).`)
+      return { artifactId: id, artifactUrl: id ? artifactUrl(id) : undefined }
+    } catch (error) {
+      const message = (error as Error).message
+      // Matrix legs share the job name: on a clash, take the next free name rather than losing the logs.
+      if (/already exists|conflict|409/i.test(message) && attempt < NAME_CONFLICT_RETRIES && !settings.artifactName) continue
+      core.warning(`The artifact '${name}' could not be uploaded (${message}). The patch is still at ${path.join(rootDirectory, 'codex.patch')}.`)
+      return {}
+    }
+  }
+}
+
+function defaultArtifactName(): string {
+  const job = (process.env.GITHUB_JOB || 'job').replace(/["':<>|*?\\/\r\n]/g, '-')
+  return `codex-${job}-attempt-${process.env.GITHUB_RUN_ATTEMPT || '1'}`
+}
+
+function artifactUrl(id: number): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = process.env
+  return server && repository && run ? `${server}/${repository}/actions/runs/${run}/artifacts/${id}` : undefined
+}
+
+function setOutputs(report: Report, publication: Publication): void {
+  const { outcome, changes, codex } = report
+  core.setOutput('conclusion', outcome.conclusion)
+  core.setOutput('final-message', outcome.finalMessage)
+  core.setOutput('has-changes', String(changes.hasChanges))
+  core.setOutput('changed-files', JSON.stringify(changes.changedFiles))
+  core.setOutput('diffstat', changes.diffstat)
+  core.setOutput('patch-path', changes.patchFile)
+  core.setOutput('artifact-id', publication.artifactId === undefined ? '' : String(publication.artifactId))
+  core.setOutput('artifact-url', publication.artifactUrl ?? '')
+  core.setOutput('codex-version', codex.version)
+  core.setOutput('usage', JSON.stringify(report.usage))
+  core.setOutput('exit-code', outcome.exitCode === null ? '' : String(outcome.exitCode))
+}
+
+async function writeSummary(report: Report, publication: Publication): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const { outcome, changes, usage, identity, codex } = report
+  const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫' }[outcome.conclusion]
+  const message = outcome.finalMessage.length > SUMMARY_MESSAGE_LIMIT ? `${outcome.finalMessage.slice(0, SUMMARY_MESSAGE_LIMIT)}\n\n…(truncated; the full message is in the artifact)` : outcome.finalMessage
+  const summary = core.summary
+    .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
+    .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
+  if (outcome.failure) summary.addRaw(`\n**Why:** ${outcome.failure}\n`, true)
+  if (message) summary.addHeading('Final message', 3).addCodeBlock(message, 'markdown')
+  summary.addHeading('Changes', 3).addRaw(changes.hasChanges ? '' : 'No files changed.', true)
+  if (changes.hasChanges) summary.addCodeBlock(changes.diffstat, 'text')
+  summary.addHeading('Usage', 3).addTable([
+    [
+      { data: 'requests', header: true },
+      { data: 'input tokens', header: true },
+      { data: 'cached input', header: true },
+      { data: 'output tokens', header: true },
+      { data: 'total', header: true }
+    ],
+    [String(usage.requests), String(usage.input_tokens), String(usage.cached_input_tokens), String(usage.output_tokens), String(usage.total_tokens)]
+  ])
+  if (publication.artifactUrl) summary.addLink('Patch and logs (artifact)', publication.artifactUrl)
+  await summary.write()
+}

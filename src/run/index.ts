@@ -1,0 +1,140 @@
+import * as core from '@actions/core'
+import { spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { AgentConfiguration } from '../configure.js'
+import type { Settings } from '../inputs.js'
+import type { AgentIdentity } from '../isolation.js'
+import type { Redactor } from '../redact.js'
+import { EventReader, type CodexEvent, type EventSummary } from './events.js'
+
+export type Conclusion = 'success' | 'failure' | 'timeout' | 'cancelled'
+
+export interface RunOutcome {
+  conclusion: Conclusion
+  /** Why the run did not succeed, in Codex's words where it said any. */
+  failure?: string
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  finalMessage: string
+  events: EventSummary
+  eventsFile: string
+  logFile: string
+  startedAt: Date
+  durationMs: number
+}
+
+const STOP_GRACE_MS = 5_000
+const STDERR_TAIL_BYTES = 4096
+
+export async function runCodex(
+  binary: string,
+  settings: Settings,
+  configuration: AgentConfiguration,
+  identity: AgentIdentity,
+  redactor: Redactor
+): Promise<RunOutcome> {
+  const eventsFile = path.join(configuration.directories.output, 'events.jsonl')
+  const logFile = path.join(configuration.directories.output, 'codex.log')
+  const args = codexArguments(settings, configuration)
+  const command = identity.spawnCommand(binary, args, configuration.env)
+  const startedAt = new Date()
+  core.info(`Starting: codex ${args.join(' ')}`)
+
+  const child = spawn(command.file, command.args, { ...command.options, cwd: settings.workingDirectory, stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin?.end(settings.prompt)
+  child.stdin?.on('error', () => {})
+
+  let stopReason: 'timeout' | 'cancelled' | undefined
+  const stop = (reason: 'timeout' | 'cancelled', why: string): void => {
+    if (stopReason || child.exitCode !== null) return
+    stopReason = reason
+    core.warning(why)
+    void identity.signalAll(child.pid, 'SIGTERM')
+    setTimeout(() => void identity.signalAll(child.pid, 'SIGKILL'), STOP_GRACE_MS).unref()
+  }
+  const timer = setTimeout(() => stop('timeout', `Codex ran past timeout-minutes (${settings.timeoutMs / 60_000}); stopping it.`), settings.timeoutMs)
+  const onCancel = (signal: NodeJS.Signals): void => stop('cancelled', `The job was cancelled (${signal}); stopping Codex.`)
+  process.on('SIGINT', onCancel)
+  process.on('SIGTERM', onCancel)
+
+  const reader = new EventReader((event) => logProgress(event, redactor))
+  let stderrTail = ''
+  const tail = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL_BYTES)
+      callback()
+    }
+  })
+  const stderrCopy = redactor.stream()
+  child.stderr?.pipe(tail)
+  child.stderr?.pipe(stderrCopy)
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve({ code, signal }))
+  })
+  try {
+    const [, , exit] = await Promise.all([
+      pipeline(child.stdout!, reader, redactor.stream(), createWriteStream(eventsFile, { mode: 0o600 })),
+      pipeline(stderrCopy, createWriteStream(logFile, { mode: 0o600 })),
+      exited
+    ])
+    const durationMs = Date.now() - startedAt.getTime()
+    const summary = reader.summary
+    const finalMessage = redactor.redact((await readFile(configuration.lastMessageFile, 'utf8').catch(() => '')) || summary.lastAgentMessage || '')
+    const conclusion: Conclusion =
+      stopReason ?? (exit.code === 0 && summary.turnCompleted && !summary.turnFailure ? 'success' : 'failure')
+    const failure =
+      conclusion === 'success'
+        ? undefined
+        : conclusion === 'timeout'
+          ? `Codex did not finish within timeout-minutes (${settings.timeoutMs / 60_000}).`
+          : conclusion === 'cancelled'
+            ? 'The job was cancelled while Codex was running.'
+            : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
+    return { conclusion, failure, exitCode: exit.code, signal: exit.signal, finalMessage, events: summary, eventsFile, logFile, startedAt, durationMs }
+  } catch (error) {
+    throw new Error(`Could not run Codex (${binary}): ${(error as Error).message}`)
+  } finally {
+    clearTimeout(timer)
+    process.off('SIGINT', onCancel)
+    process.off('SIGTERM', onCancel)
+    // Whatever the agent started in the background ends with the step.
+    await identity.signalAll(child.pid, 'SIGKILL')
+  }
+}
+
+function codexArguments(settings: Settings, configuration: AgentConfiguration): string[] {
+  const sandbox = settings.sandbox === 'bypass' ? ['--dangerously-bypass-approvals-and-sandbox'] : ['--sandbox', settings.sandbox]
+  // The prompt goes on stdin ('-'): no argument-length limit, and Codex reads until the EOF it gets at once.
+  return ['exec', '--json', '--output-last-message', configuration.lastMessageFile, '-C', settings.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
+}
+
+function lastLines(text: string): string | undefined {
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('Reading additional input from stdin'))
+  return lines.length ? lines.slice(-3).join(' | ') : undefined
+}
+
+/** One line per finished step in the job log, so people can follow the agent live. */
+function logProgress(event: CodexEvent, redactor: Redactor): void {
+  const item = event.item as Record<string, unknown> | undefined
+  let line: string | undefined
+  if (event.type === 'item.completed' && item) {
+    if (item.type === 'command_execution') line = `$ ${String(item.command)}  (exit ${String(item.exit_code ?? '?')})`
+    else if (item.type === 'file_change') {
+      const changes = Array.isArray(item.changes) ? item.changes : []
+      line = `files: ${changes.map((c: { kind?: string; path?: string }) => `${c.kind ?? ''} ${c.path ?? ''}`.trim()).join(', ')}`
+    } else if (item.type === 'agent_message') line = `codex: ${String(item.text)}`
+    else if (item.type === 'error') line = `error: ${String(item.message)}`
+  } else if (event.type === 'turn.failed' || (event.type === 'error' && typeof event.message === 'string')) {
+    line = `${event.type}: ${String((event.error as { message?: string } | undefined)?.message ?? event.message)}`
+  }
+  if (line) core.info(redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line))
+}
