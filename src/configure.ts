@@ -55,7 +55,14 @@ const DEFAULT_EXCLUDED = /KEY|SECRET|TOKEN/i
 /** Config keys the action decides; a value for them in the `config` input is overridden with a warning. */
 const CONTROLLED_KEYS = [
   'model_provider',
-  `model_providers.${PROVIDER_ID}`,
+  `model_providers.${PROVIDER_ID}.name`,
+  `model_providers.${PROVIDER_ID}.base_url`,
+  `model_providers.${PROVIDER_ID}.env_key`,
+  `model_providers.${PROVIDER_ID}.wire_api`,
+  `model_providers.${PROVIDER_ID}.query_params`,
+  `model_providers.${PROVIDER_ID}.http_headers`,
+  `model_providers.${PROVIDER_ID}.env_http_headers`,
+  `model_providers.${PROVIDER_ID}.requires_openai_auth`,
   'approval_policy',
   'sandbox_mode',
   'analytics.enabled',
@@ -152,12 +159,13 @@ function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: R
   if (settings.model) set('model', settings.model)
   if (settings.reasoningEffort) set('model_reasoning_effort', settings.reasoningEffort)
   set('model_provider', PROVIDER_ID)
-  set(`model_providers.${PROVIDER_ID}`, {
-    name: 'codex-action model proxy',
-    base_url: endpoint.url,
-    env_key: MODEL_TOKEN_VARIABLE,
-    wire_api: 'responses'
-  })
+  // The provider's tuning (retries, idle timeout) stays the user's; where it sends and with what credential does not.
+  const provider = `model_providers.${PROVIDER_ID}`
+  for (const keyPath of CONTROLLED_KEYS) if (keyPath.startsWith(`${provider}.`)) removeKey(config, keyPath)
+  set(`${provider}.name`, 'codex-action model proxy')
+  set(`${provider}.base_url`, endpoint.url)
+  set(`${provider}.env_key`, MODEL_TOKEN_VARIABLE)
+  set(`${provider}.wire_api`, 'responses')
   set('approval_policy', 'never')
   set('sandbox_mode', settings.sandbox === 'bypass' ? 'danger-full-access' : settings.sandbox)
   set('check_for_update_on_startup', false)
@@ -173,6 +181,12 @@ function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: R
     set('shell_environment_policy.set', { ...existing, ...Object.fromEntries(secretLooking) })
   }
   return config
+}
+
+function removeKey(config: Record<string, unknown>, keyPath: string): void {
+  const keys = keyPath.split('.')
+  const table = lookup(config, keys.slice(0, -1).join('.'))
+  if (table && typeof table === 'object') delete (table as Record<string, unknown>)[keys.at(-1) as string]
 }
 
 function lookup(config: Record<string, unknown>, keyPath: string): unknown {

@@ -44,7 +44,9 @@ export async function chooseIdentity(isolation: Isolation): Promise<AgentIdentit
     return warnedRunnerIdentity(why)
   }
   await ensureAgentUser(privilege)
-  return agentUserIdentity(privilege, [])
+  const identity = agentUserIdentity(privilege, [])
+  core.info(`Isolation: ${identity.reason}.`)
+  return identity
 }
 
 /** The identity main used, rebuilt in the post step from what main saved. */
