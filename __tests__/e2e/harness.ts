@@ -1,6 +1,7 @@
 // Builds the world one end-to-end test runs in: a scratch git repository, the scripted model, the
 // fake results service, and the runner emulation driving the committed dist/ exactly as the runner would.
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,8 +12,9 @@ import { startResultsService, type ResultsService } from '../../test-support/res
 import { runAction, type ActionRun, type RunOptions } from '../../test-support/runner.js'
 
 export const ACTION_DIR = path.resolve(import.meta.dirname, '..', '..')
-export const API_KEY = 'sk-proj-e2eSECRETkey0123456789abcdefABCDEF'
-export const GITHUB_TOKEN = 'ghs_e2eGithubToken0123456789abcdefABCDEF'
+// Made afresh in each test process, so no file on disk holds them unless the action (or the agent) wrote them.
+export const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
+export const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`
 export const MODEL = 'gpt-5.5'
 
 export function git(cwd: string, ...args: string[]): string {
