@@ -2,12 +2,14 @@ import { Transform, type TransformCallback } from 'node:stream'
 import type { Settings } from './inputs.js'
 
 const REPLACEMENT = '***'
-// Token shapes redacted even when the action was not told their value.
+// Token shapes redacted even when the action was not told their value. A shape starts at a word
+// boundary, or right after an escaped \n, \t or \r as it stands inside JSON log lines.
+const START = String.raw`(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))`
 const TOKEN_SHAPES = [
-  /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/g,
-  /\bgh[pousr]_[A-Za-z0-9]{30,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{40,}/g,
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g
+  new RegExp(`${START}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}`, 'g'),
+  new RegExp(`${START}gh[pousr]_[A-Za-z0-9]{30,}`, 'g'),
+  new RegExp(`${START}github_pat_[A-Za-z0-9_]{40,}`, 'g'),
+  /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g
 ]
 // How far a shape match may reach; a stream holds this much back so a token split across chunks is still seen whole.
 const LONGEST_SHAPE = 4096

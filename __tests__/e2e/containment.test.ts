@@ -157,3 +157,35 @@ function reachability(battery: Battery): Record<string, string[]> {
   }
   return table
 }
+
+describe('redaction of what the action publishes', () => {
+  let world: World | undefined
+  afterAll(() => world?.close())
+
+  it('removes the key, a token in base64 and a JWT from every uploaded file and every output', async () => {
+    const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'repo:o/r', aud: 'x' })).toString('base64url')}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`
+    const tokenInBase64 = Buffer.from(`user:${GITHUB_TOKEN}:tail`).toString('base64')
+    const repository = scratchRepository()
+    world = await startWorld([
+      { output: [shell(`echo "the key is ${API_KEY}"`)] },
+      { output: [shell(`echo ${tokenInBase64}; echo ${jwt}`)] },
+      { output: [message(`Leaking on purpose: ${API_KEY} and ${jwt}`)] }
+    ])
+
+    const run = await act(world, repository)
+
+    expect(run.main.outputs.conclusion).toBe('success')
+    // The commands really printed them: the model saw them (it sent them), so redaction had work to do.
+    expect(world.model.requests[1].toolOutputs.at(-1)).toContain(API_KEY)
+    const uploaded = world.results.artifacts.flatMap((artifact) => [...artifact.files.values()].map((bytes) => bytes.toString('latin1'))).join('\n')
+    expect(uploaded).toContain('***')
+    for (const [name, value] of Object.entries({ key: API_KEY, 'base64 token': tokenInBase64, jwt })) {
+      expect(uploaded.includes(value), `${name} in the artifact`).toBe(false)
+      expect(Object.values(run.main.outputs).some((output) => output.includes(value)), `${name} in an output`).toBe(false)
+      expect(run.summary.includes(value), `${name} in the job summary`).toBe(false)
+    }
+    // The token inside the base64 blob is found at any alignment: no long run of the blob survives.
+    expect(uploaded).not.toContain(tokenInBase64.slice(8, 40))
+    expect(run.main.masks).toContain(API_KEY)
+  })
+})
