@@ -88,9 +88,10 @@ try {
   if (outputs['patch-path']) {
     const record = JSON.parse(readFileSync(path.join(path.dirname(outputs['patch-path']), 'run.json'), 'utf8'))
     console.log(
-      `timing:        main step ${run.main.durationMs} ms wall (node start included); codex exec ${record.codexDurationMs} ms; ` +
+      `timing:        main step ${Math.round(run.main.durationMs)} ms wall (node start included); codex exec ${record.codexDurationMs} ms; ` +
         `the action's own work ${record.actionDurationMs - record.codexDurationMs} ms; install from ${record.codexSource}`
     )
+    console.log(`stages (ms):   ${Object.entries(record.stageMs as Record<string, number>).map(([stage, ms]) => `${stage} ${ms}`).join(', ')}`)
   }
   if (outputs['patch-path'] && outputs['has-changes'] === 'true') {
     console.log(`apply it:      git -C <a clean clone> apply --binary ${outputs['patch-path']}`)

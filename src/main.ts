@@ -10,33 +10,35 @@ import { startModelProxy } from './model-proxy.js'
 import { publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
 import { runCodex } from './run/index.js'
+import { StageClock } from './stage-clock.js'
 import { saveRunState } from './state.js'
 
 async function main(): Promise<void> {
-  const actionStartedAt = new Date()
-  const settings = readSettings()
-  await checkGuard(settings)
-  const codex = await installCodex(settings)
+  const clock = new StageClock()
+  const settings = await clock.time('inputs', readSettings)
+  await clock.time('guard', () => checkGuard(settings))
+  const codex = await clock.time('install', () => installCodex(settings))
   core.setOutput('codex-version', codex.version)
 
-  const identity = await chooseIdentity(settings.isolation)
+  const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation))
   const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
   try {
-    const configuration = await configureCodex(settings, proxy, identity, runnerTemp(), randomUUID())
+    const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, runnerTemp(), randomUUID()))
     const { directories } = configuration
     const state = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode }
-    const start = await recordStart(settings.workingDirectory, [directories.root], directories.gitConfigBackup)
-    saveRunState({ ...state, lent: identity.lentDirectories(), gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup })
-    await identity.lend(start.repository)
-    saveRunState({ ...state, lent: identity.lentDirectories(), gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup })
+    const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, [directories.root], directories.gitConfigBackup))
+    const gitConfig = { gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup }
+    saveRunState({ ...state, ...gitConfig, lent: identity.lentDirectories() })
+    await clock.time('lend-workspace', () => identity.lend(start.repository))
+    saveRunState({ ...state, ...gitConfig, lent: identity.lentDirectories() })
 
-    const outcome = await runCodex(codex.binary, settings, configuration, identity, redactor)
+    const outcome = await clock.time('run', () => runCodex(codex.binary, settings, configuration, identity, redactor))
 
-    await identity.handBack()
-    saveRunState({ ...state, lent: [] })
-    const changes = await collectChanges(start, [directories.root], directories.output, redactor)
-    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, actionStartedAt }, redactor)
+    await clock.time('hand-back', () => identity.handBack())
+    saveRunState({ ...state, ...gitConfig, lent: [] })
+    const changes = await clock.time('collect', () => collectChanges(start, [directories.root], directories.output, redactor))
+    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
     await proxy.close()

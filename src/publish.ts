@@ -11,6 +11,7 @@ import type { InstalledCodex } from './install/index.js'
 import type { AgentIdentity } from './isolation.js'
 import type { Usage } from './model-proxy.js'
 import type { Redactor } from './redact.js'
+import type { StageClock } from './stage-clock.js'
 import type { RunOutcome } from './run/index.js'
 
 export interface Report {
@@ -21,7 +22,7 @@ export interface Report {
   outcome: RunOutcome
   changes: Changes
   usage: Usage
-  actionStartedAt: Date
+  clock: StageClock
 }
 
 export interface Publication {
@@ -62,7 +63,9 @@ function runRecord(report: Report): Record<string, unknown> {
     isolation: identity.mode,
     startedAt: outcome.startedAt.toISOString(),
     codexDurationMs: outcome.durationMs,
-    actionDurationMs: Date.now() - report.actionStartedAt.getTime(),
+    // From the start of main to this file: everything but the upload and the summary.
+    actionDurationMs: Date.now() - report.clock.startedAt.getTime(),
+    stageMs: report.clock.milliseconds,
     usage: report.usage,
     changedFiles: changes.changedFiles,
     patchRedacted: changes.redacted

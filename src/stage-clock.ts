@@ -1,0 +1,14 @@
+/** Wall time of each pipeline stage, for run.json and the closing numbers of a run. */
+export class StageClock {
+  readonly startedAt = new Date()
+  readonly milliseconds: Record<string, number> = {}
+
+  async time<T>(stage: string, work: () => T | Promise<T>): Promise<T> {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      this.milliseconds[stage] = Math.round((performance.now() - started) * 10) / 10
+    }
+  }
+}
