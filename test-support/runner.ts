@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chown, lchown, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -96,6 +96,11 @@ export interface RunOptions {
   nodeBinary?: string
   /** Event payload written to GITHUB_EVENT_PATH; default a small workflow_dispatch payload. */
   event?: Record<string, unknown>
+  /**
+   * Run both steps as this OS user, as a hosted runner runs actions as `runner` (needs root). The
+   * workspace, runner temp and the file-command files are handed to that user first.
+   */
+  runAs?: { uid: number; gid: number; home: string }
 }
 
 /* ------------------------------------------------------------------------- */
@@ -431,6 +436,12 @@ interface StepSpec {
   nodeBinary: string
   timeoutMs: number
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
+  runAs?: { uid: number; gid: number }
+}
+
+async function chownTree(root: string, uid: number, gid: number): Promise<void> {
+  await chown(root, uid, gid)
+  for (const entry of await readdir(root, { recursive: true })) await lchown(path.join(root, String(entry)), uid, gid)
 }
 
 async function runStep(spec: StepSpec): Promise<StepResult & { summary: string }> {
@@ -442,7 +453,10 @@ async function runStep(spec: StepSpec): Promise<StepResult & { summary: string }
     GITHUB_PATH: path.join(spec.fileCommandDir, `add_path_${suffix}`),
     GITHUB_STEP_SUMMARY: path.join(spec.fileCommandDir, `step_summary_${suffix}`)
   }
-  for (const f of Object.values(files)) await writeFile(f, '')
+  for (const f of Object.values(files)) {
+    await writeFile(f, '')
+    if (spec.runAs) await chown(f, spec.runAs.uid, spec.runAs.gid)
+  }
   const env = { ...spec.env, ...files }
   const echo = process.env.RUNNER_EMULATION_ECHO === '1'
   const scanner = new CommandScanner()
@@ -452,7 +466,8 @@ async function runStep(spec: StepSpec): Promise<StepResult & { summary: string }
     cwd: spec.workspace,
     env,
     detached: false,
-    stdio: ['pipe', 'pipe', 'pipe']
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(spec.runAs ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {})
   })
   child.stdin.on('error', () => {})
   child.stdin.end()
@@ -571,11 +586,14 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     workflow: '.github/workflows/ci.yml'
   }
   await writeFile(eventPath, JSON.stringify(event, null, 2))
+  if (options.runAs) {
+    for (const owned of [runnerTemp, workspace, options.runAs.home]) await chownTree(owned, options.runAs.uid, options.runAs.gid)
+  }
 
   const base: Record<string, string> = {
     ...passThroughEnv(),
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: process.env.HOME ?? os.homedir(),
+    HOME: options.runAs?.home ?? process.env.HOME ?? os.homedir(),
     LANG: 'C.UTF-8',
     CI: 'true',
     GITHUB_ACTIONS: 'true',
@@ -650,7 +668,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     workspace,
     nodeBinary,
     timeoutMs,
-    signalAfterMs: options.signalAfterMs
+    signalAfterMs: options.signalAfterMs,
+    runAs: options.runAs
   }))
 
   let post: StepResult | undefined
@@ -670,7 +689,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       fileCommandDir,
       workspace,
       nodeBinary,
-      timeoutMs
+      timeoutMs,
+      runAs: options.runAs
     }))
   }
 

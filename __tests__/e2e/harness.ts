@@ -21,9 +21,10 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e.st', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e.st' } })
 }
 
-/** A scratch repository with one commit holding the given files. */
-export function scratchRepository(files: Record<string, string | Buffer> = { 'README.md': '# scratch\n' }): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'codex-action-e2e-'))
+/** A scratch repository with one commit holding the given files, in a new folder under `parent`. */
+export function scratchRepository(files: Record<string, string | Buffer> = { 'README.md': '# scratch\n' }, parent = os.tmpdir()): string {
+  mkdirSync(parent, { recursive: true })
+  const root = mkdtempSync(path.join(parent, 'codex-action-e2e-'))
   const repository = path.join(root, 'repo')
   mkdirSync(repository)
   git(repository, 'init', '-q', '-b', 'main')
