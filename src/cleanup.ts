@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
+import { writeRepositoryConfig } from './collect.js'
 import { identityForCleanup } from './isolation.js'
 import type { RunState } from './state.js'
 
@@ -16,7 +17,7 @@ export async function cleanup(state: RunState | undefined): Promise<void> {
   await identity.handBack()
 
   if (state.gitConfigFile && state.gitConfigBackup && existsSync(state.gitConfigBackup)) {
-    await writeFile(state.gitConfigFile, await readFile(state.gitConfigBackup))
+    await writeRepositoryConfig(state.gitConfigFile, await readFile(state.gitConfigBackup))
     core.info(`Put the repository config back at ${state.gitConfigFile}.`)
   }
   for (const secretBearing of [state.codexHome, state.agentHome, state.gitConfigBackup]) {

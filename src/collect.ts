@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -108,9 +108,17 @@ async function snapshotTree(repository: string, excluded: string[]): Promise<str
 /** Puts the user's config back: the agent's edits to it are not part of its patch, and could make later git calls run its code. */
 async function restoreGitConfig(start: StartPoint): Promise<void> {
   const now = await readFile(start.gitConfigFile, 'utf8').catch(() => '')
-  if (now !== start.agentGitConfig) core.warning(`The agent changed ${start.gitConfigFile}; the original was restored before the patch was computed.`)
-  if (now !== start.gitConfig) await writeFile(start.gitConfigFile, start.gitConfig)
+  // A symlink in its place would make the write below put the credentials wherever the agent pointed it.
+  const plainFile = await lstat(start.gitConfigFile).then((stats) => stats.isFile(), () => false)
+  if (now !== start.agentGitConfig || !plainFile) core.warning(`The agent changed ${start.gitConfigFile}; the original was restored before the patch was computed.`)
+  if (now !== start.gitConfig || !plainFile) await writeRepositoryConfig(start.gitConfigFile, start.gitConfig)
   await rm(start.configBackup, { force: true })
+}
+
+/** Replaces the repository config with `content`, never writing through a link the agent left in its place. */
+export async function writeRepositoryConfig(file: string, content: string | Buffer): Promise<void> {
+  await rm(file, { force: true, recursive: true })
+  await writeFile(file, content, { flag: 'wx' })
 }
 
 function parseNameStatus(output: string): string[] {

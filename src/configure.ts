@@ -102,7 +102,8 @@ export async function configureCodex(
   for (const [name, value] of Object.entries(env)) if (name.startsWith('LC_') && value !== undefined) agentEnv[name] = value
   for (const name of PROXY_VARIABLES) {
     const value = env[name]
-    if (value && !/\/\/[^/@]*@/.test(value)) agentEnv[name] = value
+    // Credentials sit before an '@' in the authority, with or without a scheme (curl takes `user:pass@host:port` too).
+    if (value && !/^(?:[^/]*:\/\/)?[^/]*@/.test(value)) agentEnv[name] = value
   }
   Object.assign(agentEnv, passthrough)
   agentEnv.HOME = identity.mode === 'user' ? directories.agentHome : (env.HOME ?? directories.agentHome)
@@ -150,6 +151,11 @@ function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: R
     table[keys.at(-1) as string] = value
   }
   for (const keyPath of CONTROLLED_KEYS) if (lookup(config, keyPath) !== undefined) overridden.push(keyPath)
+  // A selected profile could set the controlled keys again; without one, [profiles.*] tables are inert.
+  if (config.profile !== undefined) {
+    overridden.push('profile')
+    delete config.profile
+  }
   if (settings.model && lookup(config, 'model') !== undefined) overridden.push('model')
   if (settings.reasoningEffort && lookup(config, 'model_reasoning_effort') !== undefined) overridden.push('model_reasoning_effort')
   if (overridden.length) {

@@ -59,8 +59,9 @@ export async function startModelProxy(upstream: string, apiKey: string): Promise
   })
 
   async function forward(request: IncomingMessage, response: ServerResponse, route: string): Promise<void> {
-    const target = new URL(upstreamUrl.href.replace(/\/?$/, '') + route)
-    upstreamUrl.searchParams.forEach((value, name) => target.searchParams.set(name, value))
+    // The route goes after the base URL's path, before its query (`/openai/v1?api-version=…` → `/openai/v1/responses?api-version=…`).
+    const target = new URL(upstreamUrl.href)
+    target.pathname = target.pathname.replace(/\/$/, '') + route
     const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` }
     if (upstreamUrl.hostname.endsWith('.azure.com')) headers['api-key'] = apiKey
     for (const [name, value] of Object.entries(request.headers)) {

@@ -38,19 +38,39 @@ export class Redactor {
   }
 
   redact(text: string): string {
-    return this.replaceAll(text, this.literals)
+    return replaceSpans(text, this.find(text, this.literals), 0, text.length)
   }
 
   /** Redacts bytes held as a latin1 string (one char per byte), leaving every other byte as it was. */
   redactBytes(bytes: string): string {
-    return this.replaceAll(bytes, this.byteLiterals)
+    return replaceSpans(bytes, this.find(bytes, this.byteLiterals), 0, bytes.length)
   }
 
-  private replaceAll(text: string, literals: string[]): string {
-    let result = text
-    for (const literal of literals) result = result.split(literal).join(REPLACEMENT)
-    for (const shape of TOKEN_SHAPES) result = result.replace(shape, REPLACEMENT)
-    return result
+  /** Where secrets that start at `from` or later lie in bytes held as a latin1 string: in order, overlapping finds merged. */
+  findInBytes(bytes: string, from = 0): Span[] {
+    return this.find(bytes, this.byteLiterals, from)
+  }
+
+  private find(text: string, literals: string[], from = 0): Span[] {
+    const spans: Span[] = []
+    for (const literal of literals) {
+      for (let at = text.indexOf(literal, from); at >= 0; at = text.indexOf(literal, at + 1)) spans.push({ start: at, end: at + literal.length })
+    }
+    for (const { source, flags } of TOKEN_SHAPES) {
+      // Matching starts at `from`, while the look-behind still sees the bytes before it.
+      const shape = new RegExp(source, flags)
+      shape.lastIndex = from
+      for (let match = shape.exec(text); match; match = shape.exec(text)) spans.push({ start: match.index, end: match.index + match[0].length })
+    }
+    // One span per region, so a value that contains (or overlaps) another is removed whole.
+    spans.sort((a, b) => a.start - b.start)
+    const merged: Span[] = []
+    for (const span of spans) {
+      const last = merged.at(-1)
+      if (last && span.start < last.end) last.end = Math.max(last.end, span.end)
+      else merged.push({ ...span })
+    }
+    return merged
   }
 
   /** A stream that writes only redacted bytes, however the input was chunked; every other byte passes unchanged. */
@@ -59,8 +79,29 @@ export class Redactor {
   }
 }
 
+export interface Span {
+  start: number
+  end: number
+}
+
+/** `text` from `from` to `to` with each span (sorted, not overlapping) replaced; a span may begin before `from`. */
+function replaceSpans(text: string, spans: Span[], from: number, to: number): string {
+  let result = ''
+  let at = from
+  for (const span of spans) {
+    if (span.end <= at) continue
+    if (span.start >= to) break
+    result += text.slice(at, Math.max(at, span.start)) + REPLACEMENT
+    at = span.end
+  }
+  return result + text.slice(at, Math.max(at, to))
+}
+
 export class RedactingStream extends Transform {
+  /** Bytes read but not yet written, as a latin1 string. */
   private pending = ''
+  /** The last bytes already written, so a token shape's start is judged as in the whole stream (it needs two bytes before it). */
+  private written = ''
   /** Whether anything was removed. */
   changed = false
 
@@ -70,27 +111,32 @@ export class RedactingStream extends Transform {
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.pending += typeof chunk === 'string' ? Buffer.from(chunk).toString('latin1') : chunk.toString('latin1')
-    // Emit only up to a line break that lies before the hold-back window; lines are where logs end records.
-    const safeEnd = this.pending.length - this.redactor.holdBack
-    if (safeEnd > 0) {
-      const lineEnd = this.pending.lastIndexOf('\n', safeEnd)
-      const cut = lineEnd >= 0 ? lineEnd + 1 : safeEnd
-      this.pushRedacted(this.pending.slice(0, cut))
-      this.pending = this.pending.slice(cut)
-    }
+    // Searching waits for twice the hold-back, so each search writes out at least the hold-back's worth.
+    if (this.pending.length >= 2 * this.redactor.holdBack) this.writeOut(false)
     callback()
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pending) this.pushRedacted(this.pending)
-    this.pending = ''
+    if (this.pending) this.writeOut(true)
     callback()
   }
 
-  private pushRedacted(text: string): void {
-    const clean = this.redactor.redactBytes(text)
-    if (clean !== text) this.changed = true
-    this.push(Buffer.from(clean, 'latin1'))
+  /**
+   * Writes all but the last hold-back bytes (all of them at the end). The search covers everything held,
+   * and a secret that crosses the cut is written out whole: none is longer than the hold-back, so it
+   * lies entirely within what is held.
+   */
+  private writeOut(final: boolean): void {
+    const text = this.written + this.pending
+    const from = this.written.length
+    // What starts before `from` was already judged, with the hold-back after it in view.
+    const spans = this.redactor.findInBytes(text, from)
+    let cut = final ? text.length : text.length - this.redactor.holdBack
+    for (const span of spans) if (span.start < cut && span.end > cut) cut = span.end
+    if (spans.some((span) => span.start < cut)) this.changed = true
+    this.push(Buffer.from(replaceSpans(text, spans, from, cut), 'latin1'))
+    this.written = text.slice(Math.max(0, cut - 2), cut)
+    this.pending = text.slice(cut)
   }
 }
 
