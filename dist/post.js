@@ -33,9 +33,11 @@ import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
 import { existsSync } from 'node:fs';
-import { stat as stat$1, chmod as chmod$1, readdir as readdir$1, readFile, writeFile as writeFile$1, rm as rm$1 } from 'node:fs/promises';
+import { rm as rm$1, writeFile as writeFile$1, stat as stat$1, chmod as chmod$1, readdir as readdir$1, readFile } from 'node:fs/promises';
 import { execFile, execFileSync } from 'node:child_process';
+import 'node:os';
 import path from 'node:path';
+import 'node:stream/promises';
 
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28727,18 +28729,24 @@ function getState(name) {
     return process.env[`STATE_${name}`] || '';
 }
 
-const run = promisify(execFile);
-const AGENT_USER = 'codex-agent';
-/** The identity main used, rebuilt in the post step from what main saved. */
-async function identityForCleanup(mode, lent) {
-    const privilege = mode === 'user' ? await findPrivilege() : undefined;
-    if (!privilege || !userExists())
-        return runnerIdentity('the agent user is gone');
-    return agentUserIdentity(privilege, lent);
+promisify(execFile);
+/** Replaces the repository config with `content`, never writing through a link the agent left in its place. */
+async function writeRepositoryConfig(file, content) {
+    await rm$1(file, { force: true, recursive: true });
+    await writeFile$1(file, content, { flag: 'wx' });
 }
-function userExists() {
+
+const run = promisify(execFile);
+/** The identity main used, rebuilt in the post step from what main saved. */
+async function identityForCleanup(mode, userName, lent) {
+    const privilege = mode === 'user' ? await findPrivilege() : undefined;
+    if (!privilege || !userName || !userExists(userName))
+        return runnerIdentity('the agent user is gone');
+    return agentUserIdentity(privilege, userName, lent);
+}
+function userExists(userName) {
     try {
-        execFileSync('id', ['-u', AGENT_USER], { stdio: 'ignore' });
+        execFileSync('id', ['-u', userName], { stdio: 'ignore' });
         return true;
     }
     catch {
@@ -28768,25 +28776,27 @@ function runnerIdentity(reason) {
         },
         lend: async () => { },
         handBack: async () => { },
-        lentDirectories: () => []
+        lentDirectories: () => [],
+        remove: async () => { }
     };
 }
-function agentUserIdentity(privilege, lent) {
-    const uid = Number(execFileSync('id', ['-u', AGENT_USER]).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', AGENT_USER]).toString().trim());
+function agentUserIdentity(privilege, userName, lent) {
+    const uid = Number(execFileSync('id', ['-u', userName]).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', userName]).toString().trim());
     const runnerUid = process.getuid?.() ?? 0;
     const runnerGid = process.getgid?.() ?? 0;
     const isRoot = privilege.prefix.length === 0;
     return {
         mode: 'user',
-        reason: `the agent runs as the unprivileged user '${AGENT_USER}' (uid ${uid}), without sudo`,
+        reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
+        userName,
         uid,
         gid,
         spawnCommand(program, args, env) {
             if (isRoot)
                 return { file: program, args, options: { env, uid, gid, detached: true } };
             const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-            return { file: 'sudo', args: ['-n', '-u', AGENT_USER, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } };
+            return { file: 'sudo', args: ['-n', '-u', userName, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } };
         },
         async signalAll(pid, signal) {
             if (isRoot) {
@@ -28796,7 +28806,7 @@ function agentUserIdentity(privilege, lent) {
                     killPid(other, signal);
             }
             else {
-                await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', AGENT_USER]).catch(() => undefined);
+                await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined);
             }
         },
         async lend(directory) {
@@ -28812,7 +28822,13 @@ function agentUserIdentity(privilege, lent) {
                 });
             }
         },
-        lentDirectories: () => [...lent]
+        lentDirectories: () => [...lent],
+        async remove() {
+            await privilege.asRoot('userdel', [userName]).catch((error) => {
+                if (userExists(userName))
+                    throw new Error(`Could not delete the agent user '${userName}': ${error.message.trim()}`);
+            });
+        }
     };
 }
 /** The agent must be able to walk down to a lent directory; search permission (o+x) is added where missing, listing is not. */
@@ -28867,11 +28883,12 @@ function killPid(pid, signal) {
 async function cleanup(state) {
     if (!state)
         return info('Nothing to clean up: the main step did not get as far as preparing Codex.');
-    const identity = await identityForCleanup(state.isolation, state.lent);
+    const identity = await identityForCleanup(state.isolation, state.agentUser, state.lent);
     await identity.signalAll(undefined, 'SIGKILL');
     await identity.handBack();
+    await identity.remove();
     if (state.gitConfigFile && state.gitConfigBackup && existsSync(state.gitConfigBackup)) {
-        await writeFile$1(state.gitConfigFile, await readFile(state.gitConfigBackup));
+        await writeRepositoryConfig(state.gitConfigFile, await readFile(state.gitConfigBackup));
         info(`Put the repository config back at ${state.gitConfigFile}.`);
     }
     for (const secretBearing of [state.codexHome, state.agentHome, state.gitConfigBackup]) {

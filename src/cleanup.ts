@@ -12,9 +12,10 @@ import type { RunState } from './state.js'
  */
 export async function cleanup(state: RunState | undefined): Promise<void> {
   if (!state) return core.info('Nothing to clean up: the main step did not get as far as preparing Codex.')
-  const identity = await identityForCleanup(state.isolation, state.lent)
+  const identity = await identityForCleanup(state.isolation, state.agentUser, state.lent)
   await identity.signalAll(undefined, 'SIGKILL')
   await identity.handBack()
+  await identity.remove()
 
   if (state.gitConfigFile && state.gitConfigBackup && existsSync(state.gitConfigBackup)) {
     await writeRepositoryConfig(state.gitConfigFile, await readFile(state.gitConfigBackup))

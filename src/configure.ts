@@ -4,7 +4,6 @@ import path from 'node:path'
 import { stringify as stringifyToml } from 'smol-toml'
 import type { Settings } from './inputs.js'
 import type { AgentIdentity } from './isolation.js'
-import { AGENT_USER } from './isolation.js'
 
 export const PROVIDER_ID = 'codex-action'
 /** The variable that carries the model proxy's per-run token to Codex. Its name holds TOKEN, so Codex's default excludes keep it from the commands the agent runs. */
@@ -107,9 +106,9 @@ export async function configureCodex(
   }
   Object.assign(agentEnv, passthrough)
   agentEnv.HOME = identity.mode === 'user' ? directories.agentHome : (env.HOME ?? directories.agentHome)
-  if (identity.mode === 'user') {
-    agentEnv.USER = AGENT_USER
-    agentEnv.LOGNAME = AGENT_USER
+  if (identity.userName) {
+    agentEnv.USER = identity.userName
+    agentEnv.LOGNAME = identity.userName
   }
   agentEnv.CODEX_HOME = directories.codexHome
   agentEnv[MODEL_TOKEN_VARIABLE] = endpoint.clientToken

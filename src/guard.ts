@@ -34,24 +34,39 @@ function checkRunner(settings: GuardSettings, env: NodeJS.ProcessEnv): void {
 
 function checkFork(settings: GuardSettings, eventName: string, event: Record<string, any>): void {
   if (!PRIVILEGED_FORK_EVENTS.has(eventName) || settings.allowForks) return
-  const base = event.repository?.full_name
-  const head = eventName === 'workflow_run' ? event.workflow_run?.head_repository?.full_name : event.pull_request?.head?.repo?.full_name
-  const fromFork = eventName === 'workflow_run' ? head !== undefined && head !== base : event.pull_request?.head?.repo?.fork === true || (head !== undefined && head !== base)
-  if (fromFork) {
-    throw new GuardRefusal(
-      `This ${eventName} event comes from the fork ${head ?? '(unknown)'}: its code and text are untrusted, and this job holds the base repository's secrets. ` +
-        `Refusing to run the agent. Set 'allow-forks: true' only if you accept that.`
-    )
-  }
+  const base: unknown = event.repository?.full_name
+  const head: unknown = eventName === 'workflow_run' ? event.workflow_run?.head_repository?.full_name : event.pull_request?.head?.repo?.full_name
+  // The head must be shown to be the base repository itself. `head.repo.fork` is no test: it is true for every pull request
+  // inside a repository that is itself a fork. An unknown head (a deleted fork leaves `head.repo: null`) or an unreadable
+  // event payload proves nothing, so it is refused like a fork.
+  if (typeof base === 'string' && typeof head === 'string' && base.toLowerCase() === head.toLowerCase()) return
+  const origin = typeof head === 'string' ? `comes from the fork ${head}` : 'comes from a head repository that cannot be identified (a deleted fork, or an unreadable event payload)'
+  throw new GuardRefusal(
+    `This ${eventName} event ${origin}: its code and text are untrusted, and this job holds the base repository's secrets. ` +
+      `Refusing to run the agent. Set 'allow-forks: true' only if you accept that.`
+  )
 }
 
 async function checkActor(settings: GuardSettings, env: NodeJS.ProcessEnv, event: Record<string, any>): Promise<void> {
-  const actor = env.GITHUB_TRIGGERING_ACTOR || env.GITHUB_ACTOR || ''
-  if (!actor) throw new GuardRefusal('The triggering actor is unknown (GITHUB_ACTOR is empty), so its permission cannot be checked.')
-  const isBot = actor.endsWith('[bot]') || event.sender?.type === 'Bot'
+  // A re-run keeps the privileges of GITHUB_ACTOR whoever started it (GITHUB_TRIGGERING_ACTOR), so both must be allowed.
+  const actors = new Map<string, string>()
+  for (const actor of [env.GITHUB_ACTOR, env.GITHUB_TRIGGERING_ACTOR]) if (actor) actors.set(actor.toLowerCase(), actor)
+  if (actors.size === 0) throw new GuardRefusal('The triggering actor is unknown (GITHUB_ACTOR is empty), so its permission cannot be checked.')
+  // A bot that sent the event is held to allow-bots even when the run is attributed to someone else.
+  if (event.sender?.type === 'Bot' && typeof event.sender.login === 'string') actors.set(event.sender.login.toLowerCase(), event.sender.login)
+  const rerun =
+    env.GITHUB_ACTOR && env.GITHUB_TRIGGERING_ACTOR && env.GITHUB_ACTOR.toLowerCase() !== env.GITHUB_TRIGGERING_ACTOR.toLowerCase()
+      ? ` This is a re-run: the original actor (${env.GITHUB_ACTOR}) and the one who re-ran it (${env.GITHUB_TRIGGERING_ACTOR}) must both be allowed.`
+      : ''
+  for (const actor of actors.values()) await checkOneActor(settings, env, event, actor, rerun)
+}
+
+async function checkOneActor(settings: GuardSettings, env: NodeJS.ProcessEnv, event: Record<string, any>, actor: string, rerun: string): Promise<void> {
+  const sender = event.sender as { login?: string; type?: string } | undefined
+  const isBot = actor.endsWith('[bot]') || (sender?.type === 'Bot' && (!sender.login || sender.login.toLowerCase() === actor.toLowerCase()))
   if (isBot) {
     if (listed(settings.allowBots, actor)) return core.info(`The bot ${actor} is listed in allow-bots.`)
-    throw new GuardRefusal(`The run was triggered by the bot '${actor}', which is not listed in 'allow-bots'. Add it there (or '*') to let bots start the agent.`)
+    throw new GuardRefusal(`The run was triggered by the bot '${actor}', which is not listed in 'allow-bots'. Add it there (or '*') to let bots start the agent.${rerun}`)
   }
   if (listed(settings.allowUsers, actor)) return core.info(`The actor ${actor} is listed in allow-users.`)
 
@@ -59,7 +74,7 @@ async function checkActor(settings: GuardSettings, env: NodeJS.ProcessEnv, event
   if (!WRITE_PERMISSIONS.has(permission)) {
     throw new GuardRefusal(
       `The actor '${actor}' has '${permission}' permission on ${env.GITHUB_REPOSITORY}; the agent runs only for write, maintain or admin. ` +
-        `List trusted users in 'allow-users' to let them start it.`
+        `List trusted users in 'allow-users' to let them start it.${rerun}`
     )
   }
   core.info(`The actor ${actor} has ${permission} permission.`)

@@ -66,8 +66,21 @@ const CONTROLLED_FLAGS = [
   '-c',
   '--config',
   '--profile',
-  '-p'
+  '-p',
+  // Same effect by other names: feature switches are `-c features.<name>=…`, --oss/--local-provider replace the
+  // action's model provider, --ignore-user-config drops the whole config.toml the action wrote, and
+  // --approve-for-me changes the approval policy and sandbox.
+  '--enable',
+  '--disable',
+  '--oss',
+  '--local-provider',
+  '--ignore-user-config',
+  '--approve-for-me',
+  // Runs the session in another work tree, where the action's patch would not see its changes.
+  '--worktree'
 ]
+// Words 'codex exec' reads as its own subcommands: they would replace the run the action sets up.
+const SUBCOMMANDS = ['resume', 'review', 'help']
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 // Variables that keep their meaning for the action and the runner; passing them through would hand the agent a credential or the runner's channels.
 const NEVER_PASSED = /^(GITHUB_TOKEN|GH_TOKEN|ACTIONS_.*|INPUT_.*|GITHUB_(ENV|OUTPUT|STATE|PATH|STEP_SUMMARY)|RUNNER_TEMP|CODEX_HOME)$/i
@@ -104,7 +117,7 @@ export function readSettings(env: Env = process.env): Settings {
     uploadArtifacts: readBoolean('upload-artifacts', true),
     artifactName: readArtifactName(),
     retentionDays: readRetentionDays(),
-    envPassthrough: readEnvPassthrough(),
+    envPassthrough: readEnvPassthrough(env, { 'openai-api-key': apiKey, 'github-token': githubToken, 'npm-registry-token': npmRegistryToken }),
     githubToken,
     isolation: readChoice('isolation', ['auto', 'user', 'none'] as const) ?? 'auto',
     allowUsers: readList('allow-users'),
@@ -230,8 +243,8 @@ function readCodexArgs(): string[] {
     throw new InputError('codex-args', `could not be read: ${(error as Error).message}`, 'a JSON array of strings or shell-style words')
   }
   for (const arg of args) {
-    const flag = arg.split('=')[0]
-    if (CONTROLLED_FLAGS.includes(flag)) {
+    const flag = controlledFlag(arg)
+    if (flag) {
       throw new InputError(
         'codex-args',
         `contains '${flag}', which the action sets itself`,
@@ -240,6 +253,14 @@ function readCodexArgs(): string[] {
     }
   }
   return args
+}
+
+function controlledFlag(arg: string): string | undefined {
+  if (SUBCOMMANDS.includes(arg)) return arg
+  // A long option may carry its value after '='. A short option may carry it attached (`-cKEY=VALUE`, `-sMODE`,
+  // `-C/dir`: clap reads all of these), so only its first letter names it.
+  const flag = arg.startsWith('--') ? arg.split('=')[0] : /^-[A-Za-z]/.test(arg) ? arg.slice(0, 2) : undefined
+  return flag !== undefined && CONTROLLED_FLAGS.includes(flag) ? flag : undefined
 }
 
 function readWorkingDirectory(env: Env): string {
@@ -285,7 +306,7 @@ function readRetentionDays(): number | undefined {
   return Number(value)
 }
 
-function readEnvPassthrough(): string[] {
+function readEnvPassthrough(env: Env, secrets: Record<string, string | undefined>): string[] {
   const names = readList('env-passthrough')
   for (const name of names) {
     if (!ENV_NAME.test(name)) {
@@ -293,6 +314,13 @@ function readEnvPassthrough(): string[] {
     }
     if (NEVER_PASSED.test(name)) {
       throw new InputError('env-passthrough', `names '${name}', which the agent may never see`, 'names of variables other than the GitHub and Actions tokens, INPUT_* and the runner file commands')
+    }
+    // Whatever the variable is called, its value must not be one of the secrets the action keeps from the agent.
+    const value = env[name]
+    for (const [input, secret] of Object.entries(secrets)) {
+      if (secret && value && value.includes(secret)) {
+        throw new InputError('env-passthrough', `names '${name}', which holds the value of '${input}'`, `names of variables that do not hold the action's own secrets (the agent never sees '${input}')`)
+      }
     }
   }
   return names

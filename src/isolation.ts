@@ -8,13 +8,16 @@ import type { Isolation } from './inputs.js'
 
 const run = promisify(execFile)
 
-export const AGENT_USER = 'codex-agent'
+/** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
+export const AGENT_USER_PREFIX = 'codex-agent-'
 
 /** Who the agent runs as, and how to start, stop and hand back what it was lent. */
 export interface AgentIdentity {
   mode: 'user' | 'none'
   /** Why this mode, in one line, for the log and the summary. */
   reason: string
+  /** The agent's own OS user, in mode `user`. */
+  userName?: string
   uid?: number
   gid?: number
   /** How to spawn a program as the agent with exactly `env` as its environment. */
@@ -27,6 +30,8 @@ export interface AgentIdentity {
   handBack(): Promise<void>
   /** What is lent now, for the post step to hand back if main could not. */
   lentDirectories(): string[]
+  /** Deletes the agent user (post step); its processes must be gone first. */
+  remove(): Promise<void>
 }
 
 interface Privilege {
@@ -35,7 +40,7 @@ interface Privilege {
   prefix: string[]
 }
 
-export async function chooseIdentity(isolation: Isolation): Promise<AgentIdentity> {
+export async function chooseIdentity(isolation: Isolation, runId: string): Promise<AgentIdentity> {
   if (isolation === 'none') return warnedRunnerIdentity("'isolation: none' was set")
   const privilege = process.platform === 'linux' ? await findPrivilege() : undefined
   if (!privilege) {
@@ -43,22 +48,23 @@ export async function chooseIdentity(isolation: Isolation): Promise<AgentIdentit
     if (isolation === 'user') throw new Error(`Input 'isolation' is 'user', but ${why}. Use 'isolation: none' to run the agent as the runner user (it can then read the key and tokens).`)
     return warnedRunnerIdentity(why)
   }
-  await ensureAgentUser(privilege)
-  const identity = agentUserIdentity(privilege, [])
+  const userName = `${AGENT_USER_PREFIX}${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`
+  await createAgentUser(privilege, userName)
+  const identity = agentUserIdentity(privilege, userName, [])
   core.info(`Isolation: ${identity.reason}.`)
   return identity
 }
 
 /** The identity main used, rebuilt in the post step from what main saved. */
-export async function identityForCleanup(mode: 'user' | 'none', lent: string[]): Promise<AgentIdentity> {
+export async function identityForCleanup(mode: 'user' | 'none', userName: string | undefined, lent: string[]): Promise<AgentIdentity> {
   const privilege = mode === 'user' ? await findPrivilege() : undefined
-  if (!privilege || !userExists()) return runnerIdentity('the agent user is gone')
-  return agentUserIdentity(privilege, lent)
+  if (!privilege || !userName || !userExists(userName)) return runnerIdentity('the agent user is gone')
+  return agentUserIdentity(privilege, userName, lent)
 }
 
-function userExists(): boolean {
+function userExists(userName: string): boolean {
   try {
-    execFileSync('id', ['-u', AGENT_USER], { stdio: 'ignore' })
+    execFileSync('id', ['-u', userName], { stdio: 'ignore' })
     return true
   } catch {
     return false
@@ -95,33 +101,35 @@ function runnerIdentity(reason: string): AgentIdentity {
     },
     lend: async () => {},
     handBack: async () => {},
-    lentDirectories: () => []
+    lentDirectories: () => [],
+    remove: async () => {}
   }
 }
 
-function agentUserIdentity(privilege: Privilege, lent: string[]): AgentIdentity {
-  const uid = Number(execFileSync('id', ['-u', AGENT_USER]).toString().trim())
-  const gid = Number(execFileSync('id', ['-g', AGENT_USER]).toString().trim())
+function agentUserIdentity(privilege: Privilege, userName: string, lent: string[]): AgentIdentity {
+  const uid = Number(execFileSync('id', ['-u', userName]).toString().trim())
+  const gid = Number(execFileSync('id', ['-g', userName]).toString().trim())
   const runnerUid = process.getuid?.() ?? 0
   const runnerGid = process.getgid?.() ?? 0
   const isRoot = privilege.prefix.length === 0
 
   return {
     mode: 'user',
-    reason: `the agent runs as the unprivileged user '${AGENT_USER}' (uid ${uid}), without sudo`,
+    reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
+    userName,
     uid,
     gid,
     spawnCommand(program, args, env) {
       if (isRoot) return { file: program, args, options: { env, uid, gid, detached: true } }
       const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`)
-      return { file: 'sudo', args: ['-n', '-u', AGENT_USER, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } }
+      return { file: 'sudo', args: ['-n', '-u', userName, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } }
     },
     async signalAll(pid, signal) {
       if (isRoot) {
         if (pid) killGroup(pid, signal)
         for (const other of await processesOf(uid)) killPid(other, signal)
       } else {
-        await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', AGENT_USER]).catch(() => undefined)
+        await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined)
       }
     },
     async lend(directory) {
@@ -136,16 +144,20 @@ function agentUserIdentity(privilege: Privilege, lent: string[]): AgentIdentity 
         })
       }
     },
-    lentDirectories: () => [...lent]
+    lentDirectories: () => [...lent],
+    async remove() {
+      await privilege.asRoot('userdel', [userName]).catch((error: Error) => {
+        if (userExists(userName)) throw new Error(`Could not delete the agent user '${userName}': ${error.message.trim()}`)
+      })
+    }
   }
 }
 
-async function ensureAgentUser(privilege: Privilege): Promise<void> {
-  if (userExists()) return
+async function createAgentUser(privilege: Privilege, userName: string): Promise<void> {
   try {
-    await privilege.asRoot('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', AGENT_USER])
+    await privilege.asRoot('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', userName])
   } catch (error) {
-    throw new Error(`Could not create the agent user '${AGENT_USER}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`)
+    throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`)
   }
 }
 

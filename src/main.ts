@@ -20,13 +20,14 @@ async function main(): Promise<void> {
   const codex = await clock.time('install', () => installCodex(settings))
   core.setOutput('codex-version', codex.version)
 
-  const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation))
+  const runId = randomUUID()
+  const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation, runId))
   const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
   try {
-    const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, runnerTemp(), randomUUID()))
+    const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, runnerTemp(), runId))
     const { directories } = configuration
-    const state = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode }
+    const state = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode, agentUser: identity.userName }
     const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, [directories.root], directories.gitConfigBackup))
     const gitConfig = { gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup }
     saveRunState({ ...state, ...gitConfig, lent: identity.lentDirectories() })
@@ -51,4 +52,7 @@ function runnerTemp(): string {
   return directory
 }
 
-main().catch((error: Error) => core.setFailed(error.message))
+// Exit as soon as the work is done: a time-boxed cache call may still be retrying in the background.
+main()
+  .catch((error: Error) => core.setFailed(error.message))
+  .finally(() => process.exit())

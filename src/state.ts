@@ -6,6 +6,7 @@ export interface RunState {
   codexHome: string
   agentHome: string
   isolation: 'user' | 'none'
+  agentUser?: string
   /** Directories lent to the agent user that main has not yet handed back. */
   lent: string[]
   /** The repository config the agent was given, and the copy of the user's own to put back if main could not. */

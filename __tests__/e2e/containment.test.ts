@@ -84,7 +84,7 @@ describe('isolation: user (the default where the runner allows it)', () => {
 
   it('ran every attempt as the agent user and finished', () => {
     expect(battery.run.main.outputs.conclusion, battery.run.main.stdout).toBe('success')
-    expect(battery.run.main.stdout).toContain("unprivileged user 'codex-agent'")
+    expect(battery.run.main.stdout).toMatch(/unprivileged user 'codex-agent-[0-9a-f]{8}'/)
     for (const [name, output] of battery.outputs) expect(output, name).not.toBe('<no request>')
   })
 
@@ -128,7 +128,7 @@ describe.skipIf(typeof runnerUser === 'string')(`isolation: user on a hosted run
 
   it('switched to the agent user through sudo and finished', () => {
     expect(battery.run.main.outputs.conclusion, battery.run.main.stdout + battery.run.main.stderr).toBe('success')
-    expect(battery.run.main.stdout).toContain("unprivileged user 'codex-agent'")
+    expect(battery.run.main.stdout).toMatch(/unprivileged user 'codex-agent-[0-9a-f]{8}'/)
     expect(battery.run.post?.exitCode).toBe(0)
   })
 
@@ -224,5 +224,21 @@ describe('redaction of what the action publishes', () => {
     // The token inside the base64 blob is found at any alignment: no long run of the blob survives.
     expect(uploaded).not.toContain(tokenInBase64.slice(8, 40))
     expect(run.main.masks).toContain(API_KEY)
+  })
+})
+
+describe('the agent user', () => {
+  it('is a fresh user for each run, and the post step deletes it', async () => {
+    const world = await startWorld([{ output: [shell('id -un')] }, { output: [message('who am i')] }])
+    try {
+      const run = await act(world, scratchRepository())
+      const user = /unprivileged user '(codex-agent-[0-9a-f]{8})'/.exec(run.main.stdout)?.[1]
+      expect(user, run.main.stdout).toBeDefined()
+      expect(world.model.requests[1].toolOutputs.at(-1)).toContain(user)
+      expect(run.post?.exitCode).toBe(0)
+      expect(() => execFileSync('id', ['-u', user as string], { stdio: 'ignore' })).toThrow()
+    } finally {
+      await world.close()
+    }
   })
 })

@@ -9,7 +9,9 @@ import { parse as parseToml } from 'smol-toml'
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest'
 import { configureCodex, MODEL_TOKEN_VARIABLE, PROVIDER_ID, runDirectories } from '../../src/configure.js'
 import type { Settings } from '../../src/inputs.js'
-import { AGENT_USER, type AgentIdentity } from '../../src/isolation.js'
+import type { AgentIdentity } from '../../src/isolation.js'
+
+const AGENT_USER = 'codex-agent-test0001'
 
 const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
 const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`
@@ -48,12 +50,14 @@ function fakeIdentity(mode: 'none' | 'user'): AgentIdentity & { lent: string[] }
   return {
     mode,
     reason: 'a test stand-in',
+    userName: mode === 'user' ? AGENT_USER : undefined,
     lent,
     spawnCommand: (program, args, env) => ({ file: program, args, options: { env } }),
     signalAll: async () => {},
     lend: async (directory) => void lent.push(directory),
     handBack: async () => void lent.splice(0),
-    lentDirectories: () => [...lent]
+    lentDirectories: () => [...lent],
+    remove: async () => {}
   }
 }
 

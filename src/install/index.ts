@@ -9,7 +9,7 @@ import { checkIntegrity, fileIntegrity, pinnedIntegrity, type TrustedIntegrity }
 import { codexPlatform, type CodexPlatform } from './platform.js'
 import { NpmRegistry } from './registry.js'
 import { TarballCache } from './tarball-cache.js'
-import { MINIMUM_CODEX_VERSION, compareVersions } from './version.js'
+import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './version.js'
 
 export interface InstallRequest {
   codexVersion: string
@@ -17,6 +17,8 @@ export interface InstallRequest {
   npmRegistry: string
   npmRegistryToken?: string
   cache: boolean
+  /** Download retry policy; defaults to downloadToFile's own (4 attempts, 1 s first backoff). Tests shorten it. */
+  retry?: { attempts?: number; firstBackoffMs?: number }
 }
 
 export interface InstalledCodex {
@@ -47,13 +49,16 @@ export async function installCodex(request: InstallRequest): Promise<InstalledCo
     : await registry.platformRelease(version, platform.npm)
   const tarballCache = request.cache ? new TarballCache(version, platform.npm) : undefined
 
-  if (tarballCache && (await tarballCache.restore()) === 'restored') {
+  const restored = tarballCache ? await tarballCache.restore() : 'miss'
+  if (tarballCache && restored === 'restored') {
     const actual = await fileIntegrity(tarballCache.file)
     if (actual === release.expected.integrity) {
       core.info(`Codex ${version} restored from the Actions cache; sha512 vouched for by ${release.expected.source}.`)
-      const directory = await extractIntoToolCache(tarballCache.file, version, platform)
-      await rm(tarballCache.file, { force: true })
-      return installed(directory, version, platform, 'actions-cache')
+      try {
+        return installed(await extractIntoToolCache(tarballCache.file, version, platform), version, platform, 'actions-cache')
+      } finally {
+        await rm(tarballCache.file, { force: true })
+      }
     }
     core.warning(
       `The Actions cache held a Codex ${version} tarball whose sha512 (${actual}) is not the one vouched for by ` +
@@ -64,15 +69,19 @@ export async function installCodex(request: InstallRequest): Promise<InstalledCo
 
   const tarball = tarballCache?.file ?? path.join(temporaryDirectory(), `codex-${version}-${platform.npm}-${randomUUID()}.tgz`)
   await mkdir(path.dirname(tarball), { recursive: true })
-  await downloadVerified(release.tarball, tarball, release.expected, registry)
-  const directory = await extractIntoToolCache(tarball, version, platform)
-  if (tarballCache) await tarballCache.save()
-  await rm(tarball, { force: true })
-  return installed(directory, version, platform, 'registry')
+  await downloadVerified(release.tarball, tarball, release.expected, registry, request.retry)
+  try {
+    const directory = await extractIntoToolCache(tarball, version, platform)
+    if (tarballCache && restored === 'miss') await tarballCache.save()
+    return installed(directory, version, platform, 'registry')
+  } finally {
+    await rm(tarball, { force: true })
+  }
 }
 
 async function resolveLatest(registry: NpmRegistry): Promise<string> {
   const version = await registry.latestVersion()
+  if (!isExactVersion(version)) throw new Error(`'latest' on ${registry.origin} is '${version}', not an exact version; refusing it.`)
   if (compareVersions(version, MINIMUM_CODEX_VERSION) < 0) {
     throw new Error(`'latest' on ${registry.origin} is Codex ${version}, older than ${MINIMUM_CODEX_VERSION}; refusing it.`)
   }
@@ -80,9 +89,15 @@ async function resolveLatest(registry: NpmRegistry): Promise<string> {
   return version
 }
 
-async function downloadVerified(url: string, file: string, expected: TrustedIntegrity, registry: NpmRegistry): Promise<void> {
+async function downloadVerified(
+  url: string,
+  file: string,
+  expected: TrustedIntegrity,
+  registry: NpmRegistry,
+  retry: InstallRequest['retry'] = {}
+): Promise<void> {
   const started = Date.now()
-  const actual = await downloadToFile(url, file, { headers: registry.headersFor(url) })
+  const actual = await downloadToFile(url, file, { ...retry, headers: registry.headersFor(url) })
   try {
     checkIntegrity(`the Codex tarball ${path.basename(url)}`, expected, actual, url)
   } catch (error) {
@@ -125,7 +140,7 @@ async function useOwnBinary(binary: string): Promise<InstalledCodex> {
     stderr: error.message
   }))
   const version = /codex-cli (\S+)/.exec(result.stdout)?.[1]
-  if (result.exitCode !== 0 || !version) {
+  if (result.exitCode !== 0 || !version || !isExactVersion(version)) {
     throw new Error(`Input 'codex-path' points to '${binary}', which did not answer '--version' like the Codex CLI (${result.stderr.trim() || `exit ${result.exitCode}`}).`)
   }
   if (compareVersions(version, MINIMUM_CODEX_VERSION) < 0) {

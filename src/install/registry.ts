@@ -48,7 +48,8 @@ export class NpmRegistry {
 
   private async document(spec: string): Promise<{ version?: unknown; dist?: { integrity?: unknown; tarball?: unknown } }> {
     const url = `${this.base}/${PACKAGE.replace('/', '%2f')}/${spec}`
-    const client = new HttpClient('codex-action', [], { socketTimeout: 30_000 })
+    // GETs are retried on 502/503/504 by the client itself.
+    const client = new HttpClient('codex-action', [], { socketTimeout: 30_000, allowRetries: true, maxRetries: 3 })
     try {
       const response = await client.get(url, { accept: 'application/json', ...this.headersFor(url) })
       const status = response.message.statusCode ?? 0
