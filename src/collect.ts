@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { copyFile, lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, lstat, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -91,8 +91,15 @@ async function snapshotTree(repository: string, excluded: string[]): Promise<str
   const index = path.join(scratch, 'index')
   try {
     // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
+    // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
+    // and a copy stamped now would hide a same-size edit made in the second the index was written.
     const realIndex = path.resolve(repository, (await git(repository, ['rev-parse', '--git-path', 'index'])).trim())
-    await copyFile(realIndex, index).catch(() => undefined)
+    await copyFile(realIndex, index)
+      .then(async () => {
+        const { atime, mtime } = await stat(realIndex)
+        await utimes(index, atime, mtime)
+      })
+      .catch(() => undefined)
     const env = { ...process.env, GIT_INDEX_FILE: index }
     const exclusions = excluded
       .map((file) => path.relative(repository, file))
