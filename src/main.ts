@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
     await proxy.close()
+    await codex.cacheSaved
   }
 }
 

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { getExecOutput, exec } from '@actions/exec'
+import { exec, getExecOutput } from '@actions/exec'
 import * as toolCache from '@actions/tool-cache'
 import { randomUUID } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
@@ -26,6 +26,8 @@ export interface InstalledCodex {
   version: string
   /** How this run got the binary: the user's own, the runner's tool cache, the Actions cache, or the registry. */
   source: 'codex-path' | 'tool-cache' | 'actions-cache' | 'registry'
+  /** Settles when the downloaded tarball is saved to the Actions cache (or needed no saving) and removed. */
+  cacheSaved?: Promise<void>
 }
 
 const TOOL_NAME = 'codex'
@@ -70,13 +72,16 @@ export async function installCodex(request: InstallRequest): Promise<InstalledCo
   const tarball = tarballCache?.file ?? path.join(temporaryDirectory(), `codex-${version}-${platform.npm}-${randomUUID()}.tgz`)
   await mkdir(path.dirname(tarball), { recursive: true })
   await downloadVerified(release.tarball, tarball, release.expected, registry, request.retry)
+  let directory: string
   try {
-    const directory = await extractIntoToolCache(tarball, version, platform)
-    if (tarballCache && restored === 'miss') await tarballCache.save()
-    return installed(directory, version, platform, 'registry')
-  } finally {
+    directory = await extractIntoToolCache(tarball, version, platform)
+  } catch (error) {
     await rm(tarball, { force: true })
+    throw error
   }
+  // Saving takes seconds (the archive is compressed again and uploaded); it runs while the agent works.
+  const cacheSaved = tarballCache && restored === 'miss' ? tarballCache.save().finally(() => rm(tarball, { force: true })) : rm(tarball, { force: true })
+  return { ...installed(directory, version, platform, 'registry'), cacheSaved }
 }
 
 async function resolveLatest(registry: NpmRegistry): Promise<string> {

@@ -14,7 +14,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import * as cache from '@actions/cache'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { installCodex, type InstallRequest } from '../../../src/install/index.js'
+import type { InstallRequest } from '../../../src/install/index.js'
 import { startResultsService, type ResultsService } from '../../../test-support/results-service.js'
 import {
   DOC_PREFIX,
@@ -31,7 +31,8 @@ import {
   run,
   serve,
   type FakeTarball,
-  tarballPath
+  tarballPath,
+  installSettled
 } from './helpers.js'
 
 const KEY = `codex-action-cli-${VERSION}-linux-x64`
@@ -123,7 +124,7 @@ describe('the Actions cache', () => {
     serveDocument()
     serveTarball()
 
-    const first = await installCodex(request)
+    const first = await installSettled(request)
 
     expect(first.source).toBe('registry')
     expect(service.caches).toHaveLength(1)
@@ -136,7 +137,7 @@ describe('the Actions cache', () => {
     await mkdir(process.env.RUNNER_TOOL_CACHE, { recursive: true })
     serveDocument()
 
-    const second = await installCodex(request)
+    const second = await installSettled(request)
 
     expect(second).toEqual({
       binary: path.join(runner.root, 'tool-cache-2', 'codex', VERSION, 'x64', 'bin', 'codex'),
@@ -161,7 +162,7 @@ describe('the Actions cache', () => {
     serveDocument()
     serveTarball()
 
-    const codex = await installCodex(request)
+    const codex = await installSettled(request)
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
@@ -179,7 +180,7 @@ describe('the Actions cache', () => {
     await seedCache(wrongPlatform)
     serveDocument(wrongPlatform)
 
-    await expect(installCodex(request)).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
+    await expect(installSettled(request)).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
 
     expect(await listTree(path.dirname(cacheFile()))).toEqual([])
     expect((await listTree(runner.toolCache)).filter((e) => /x64/.test(e))).toEqual([])
@@ -191,7 +192,7 @@ describe('the Actions cache', () => {
     serveTarball()
     const started = performance.now()
 
-    const codex = await installCodex(request)
+    const codex = await installSettled(request)
 
     expect(performance.now() - started).toBeLessThan(5_000)
     expect(codex.source).toBe('registry')
@@ -208,7 +209,7 @@ describe('the Actions cache', () => {
     serveDocument()
     serveTarball()
 
-    const codex = await installCodex(request)
+    const codex = await installSettled(request)
     const returned = performance.now()
 
     expect(codex.source).toBe('registry')

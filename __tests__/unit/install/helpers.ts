@@ -10,6 +10,7 @@ import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import nock from 'nock'
 import { vi } from 'vitest'
+import { installCodex, type InstallRequest, type InstalledCodex } from '../../../src/install/index.js'
 
 export const run = promisify(execFile)
 
@@ -240,4 +241,14 @@ export function cutAfter(bytes: Buffer, sent: number): ReplySpec {
       return stream
     }
   }
+}
+
+/**
+ * installCodex, then wait for its background cache save (and tarball removal) to settle, so a
+ * test sees the finished state; returns what it installed without the pending promise.
+ */
+export async function installSettled(request: InstallRequest): Promise<Omit<InstalledCodex, 'cacheSaved'>> {
+  const { cacheSaved, ...codex } = await installCodex(request)
+  await cacheSaved
+  return codex
 }

@@ -6,7 +6,6 @@ import nock from 'nock'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { installCodex } from '../../../src/install/index.js'
 import { codexPlatform } from '../../../src/install/platform.js'
 import {
   DOC_PREFIX,
@@ -22,7 +21,8 @@ import {
   platformDocument,
   run,
   serve,
-  tarballPath
+  tarballPath,
+  installSettled
 } from './helpers.js'
 
 const PLATFORMS = [
@@ -96,7 +96,7 @@ describe('a full install per platform', () => {
     })
     serve(log, REGISTRY, tarballPath(VERSION, npm), { status: 200, body: tarball.bytes })
 
-    const codex = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
+    const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     const target = path.join(runner.toolCache, 'codex', VERSION, toolArch)
     expect(codex).toEqual({ binary: path.join(target, 'bin', binaryName), version: VERSION, source: 'registry' })
@@ -112,8 +112,8 @@ describe('a full install per platform', () => {
     process.env.RUNNER_ARCH = 'X64'
     const unmatched = countUnmatched()
     try {
-      await expect(installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: true, retry: FAST_RETRY })).rejects.toThrow(SUPPORTED)
-      await expect(installCodex({ codexVersion: 'latest', npmRegistry: REGISTRY, cache: true, retry: FAST_RETRY })).rejects.toThrow(SUPPORTED)
+      await expect(installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: true, retry: FAST_RETRY })).rejects.toThrow(SUPPORTED)
+      await expect(installSettled({ codexVersion: 'latest', npmRegistry: REGISTRY, cache: true, retry: FAST_RETRY })).rejects.toThrow(SUPPORTED)
       expect(unmatched.count()).toBe(0)
     } finally {
       unmatched.stop()

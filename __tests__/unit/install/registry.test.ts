@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { installCodex, type InstallRequest } from '../../../src/install/index.js'
+import type { InstallRequest } from '../../../src/install/index.js'
 import { IntegrityError } from '../../../src/install/integrity.js'
 import { DEFAULT_CODEX_VERSION, PINNED_INTEGRITY } from '../../../src/install/pinned.js'
 import {
@@ -26,7 +26,8 @@ import {
   run,
   serve,
   tarballPath,
-  type FakeTarball
+  type FakeTarball,
+  installSettled
 } from './helpers.js'
 
 const TARBALL_URL = `${REGISTRY}${tarballPath(VERSION, 'linux-x64')}`
@@ -99,7 +100,7 @@ describe('install from the registry document path', () => {
   it('cold install: verifies against the registry document, extracts the vendor tree without voice, marks it complete', async () => {
     serveRelease(good)
 
-    const codex = await installCodex(request())
+    const codex = await installSettled(request())
 
     const target = path.join(runner.toolCache, 'codex', VERSION, 'x64')
     expect(codex).toEqual({ binary: path.join(target, 'bin', 'codex'), version: VERSION, source: 'registry' })
@@ -129,14 +130,14 @@ describe('install from the registry document path', () => {
 
   it('warm install: the tool cache answers with no HTTP request at all', async () => {
     serveRelease(good)
-    const first = await installCodex(request())
+    const first = await installSettled(request())
     expect(first.source).toBe('registry')
     expect(nock.pendingMocks()).toEqual([])
     nock.cleanAll()
 
     const unmatched = countUnmatched()
     try {
-      const second = await installCodex(request())
+      const second = await installSettled(request())
       expect(second).toEqual({ binary: first.binary, version: VERSION, source: 'tool-cache' })
       expect(unmatched.count()).toBe(0)
     } finally {
@@ -149,12 +150,12 @@ describe('install from the registry document path', () => {
 
   it('a tool-cache folder without its .complete marker is not trusted: it is installed again', async () => {
     serveRelease(good)
-    await installCodex(request())
+    await installSettled(request())
     const target = path.join(runner.toolCache, 'codex', VERSION, 'x64')
     await rm(`${target}.complete`)
     serveRelease(good)
 
-    const again = await installCodex(request())
+    const again = await installSettled(request())
 
     expect(again.source).toBe('registry')
     expect(existsSync(`${target}.complete`)).toBe(true)
@@ -167,7 +168,7 @@ describe('download faults', () => {
     serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
     serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [cutAfter(good.bytes, Math.floor(good.bytes.length / 2)), { status: 200, body: good.bytes }])
 
-    const codex = await installCodex(request())
+    const codex = await installSettled(request())
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
@@ -184,7 +185,7 @@ describe('download faults', () => {
       { status: 200, body: good.bytes }
     ])
 
-    const codex = await installCodex(request())
+    const codex = await installSettled(request())
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
@@ -195,7 +196,7 @@ describe('download faults', () => {
     serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
     serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [{ status: 503, body: 'busy' }, { status: 200, body: good.bytes }])
 
-    const codex = await installCodex(request())
+    const codex = await installSettled(request())
 
     expect(codex.source).toBe('registry')
     expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
@@ -206,7 +207,7 @@ describe('download faults', () => {
     serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
     serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), Array.from({ length: 3 }, () => ({ status: 502, body: 'bad gateway' })))
 
-    await expect(installCodex(request({ retry: { attempts: 3, firstBackoffMs: 5 } }))).rejects.toThrow(`${TARBALL_URL} answered HTTP 502`)
+    await expect(installSettled(request({ retry: { attempts: 3, firstBackoffMs: 5 } }))).rejects.toThrow(`${TARBALL_URL} answered HTTP 502`)
 
     expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(3)
     await expectNothingInstalled()
@@ -215,7 +216,7 @@ describe('download faults', () => {
   it('an unpublished platform (registry document 404) names the version and platform, one request, no retry', async () => {
     serve(log, REGISTRY, DOC_PATH, { status: 404, body: { error: 'Not found' } })
 
-    const failure = await installCodex(request()).catch((error: Error) => error)
+    const failure = await installSettled(request()).catch((error: Error) => error)
 
     expect(failure).toBeInstanceOf(Error)
     expect((failure as Error).message).toContain(`@openai/codex@${VERSION}-linux-x64`)
@@ -228,7 +229,7 @@ describe('download faults', () => {
     serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
     serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 404, body: 'Not found' })
 
-    await expect(installCodex(request())).rejects.toThrow(`codex-${VERSION}-linux-x64.tgz answered HTTP 404`)
+    await expect(installSettled(request())).rejects.toThrow(`codex-${VERSION}-linux-x64.tgz answered HTTP 404`)
 
     expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
     await expectNothingInstalled()
@@ -240,7 +241,7 @@ describe('integrity', () => {
     const expected = PINNED_INTEGRITY[DEFAULT_CODEX_VERSION]!['linux-x64']!
     serve(log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
-    const failure = await installCodex(request({ codexVersion: DEFAULT_CODEX_VERSION })).catch((error: Error) => error)
+    const failure = await installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION })).catch((error: Error) => error)
 
     expect(failure).toBeInstanceOf(IntegrityError)
     const message = (failure as Error).message
@@ -255,7 +256,7 @@ describe('integrity', () => {
   it('with cache: true (and no cache service) a refused tarball is not left under ~/.cache either', async () => {
     serve(log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
-    await expect(installCodex(request({ codexVersion: DEFAULT_CODEX_VERSION, cache: true }))).rejects.toBeInstanceOf(IntegrityError)
+    await expect(installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION, cache: true }))).rejects.toBeInstanceOf(IntegrityError)
 
     expect(await listTree(path.join(runner.home, '.cache', 'codex-action'))).toEqual([])
     await expectNothingInstalled()
@@ -264,7 +265,7 @@ describe('integrity', () => {
   it('a non-pinned version whose bytes differ from the registry document is refused naming the registry', async () => {
     serveRelease(other, { integrity: good.integrity, tarball: TARBALL_URL })
 
-    const failure = await installCodex(request()).catch((error: Error) => error)
+    const failure = await installSettled(request()).catch((error: Error) => error)
 
     expect(failure).toBeInstanceOf(IntegrityError)
     const message = (failure as Error).message
@@ -282,7 +283,7 @@ describe('integrity', () => {
     serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', dist) })
     const tarball = serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
-    await expect(installCodex(request())).rejects.toThrow(`publishes no sha512 integrity for @openai/codex@${VERSION}-linux-x64`)
+    await expect(installSettled(request())).rejects.toThrow(`publishes no sha512 integrity for @openai/codex@${VERSION}-linux-x64`)
 
     expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(0)
     expect(tarball.isDone()).toBe(false)
@@ -294,7 +295,7 @@ describe('integrity', () => {
     const wrongPlatform = await buildTarball(runner.root, { triple: 'aarch64-unknown-linux-musl' })
     serveRelease(wrongPlatform)
 
-    await expect(installCodex(request({ cache: true }))).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
+    await expect(installSettled(request({ cache: true }))).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
 
     const versionRoot = path.join(runner.toolCache, 'codex', VERSION)
     expect(await listTree(versionRoot)).toEqual([])
@@ -308,7 +309,7 @@ describe("'latest'", () => {
     serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: VERSION } })
     serveRelease(good)
 
-    const codex = await installCodex(request({ codexVersion: 'latest' }))
+    const codex = await installSettled(request({ codexVersion: 'latest' }))
 
     expect(codex).toEqual({ binary: path.join(runner.toolCache, 'codex', VERSION, 'x64', 'bin', 'codex'), version: VERSION, source: 'registry' })
     expect(log.exchanges.map((e) => e.path)).toEqual([`${DOC_PREFIX}/latest`, DOC_PATH, tarballPath(VERSION, 'linux-x64')])
@@ -318,7 +319,7 @@ describe("'latest'", () => {
   it("a 'latest' older than 0.39.0 is refused before anything is downloaded", async () => {
     serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: '0.38.0' } })
 
-    await expect(installCodex(request({ codexVersion: 'latest' }))).rejects.toThrow(
+    await expect(installSettled(request({ codexVersion: 'latest' }))).rejects.toThrow(
       `'latest' on ${REGISTRY} is Codex 0.38.0, older than 0.39.0; refusing it.`
     )
     expect(log.exchanges).toHaveLength(1)
@@ -328,7 +329,7 @@ describe("'latest'", () => {
   it.each(['banana', '1.0', '1.0.0/../../../../escape', ''])("a 'latest' that is not an exact version (%j) is refused", async (version) => {
     serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version } })
 
-    const failure = await installCodex(request({ codexVersion: 'latest' })).catch((error: Error) => error)
+    const failure = await installSettled(request({ codexVersion: 'latest' })).catch((error: Error) => error)
     expect((failure as Error).message).toContain(`'latest' on ${REGISTRY} is`)
     expect((failure as Error).message).toContain('not an exact version')
 
@@ -343,7 +344,7 @@ describe('registry token and mirrors', () => {
   it('sends the token to the registry for both the document and a tarball under it', async () => {
     serveRelease(good)
 
-    await installCodex(request({ npmRegistryToken: TOKEN }))
+    await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(log.exchanges).toHaveLength(2)
     for (const exchange of log.exchanges) expect(exchange.headers.authorization).toBe(`Bearer ${TOKEN}`)
@@ -357,7 +358,7 @@ describe('registry token and mirrors', () => {
     })
     serve(log, cdn, `/blobs/codex-${VERSION}-linux-x64.tgz`, { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
-    const codex = await installCodex(request({ npmRegistryToken: TOKEN }))
+    const codex = await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(codex.source).toBe('registry')
     expect(log.to(REGISTRY)[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
@@ -373,7 +374,7 @@ describe('registry token and mirrors', () => {
     })
     serve(log, lookalike, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
-    await installCodex(request({ npmRegistryToken: TOKEN }))
+    await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(log.to(lookalike)).toHaveLength(1)
     expect(log.to(lookalike)[0]!.headers.authorization).toBeUndefined()
@@ -385,7 +386,7 @@ describe('registry token and mirrors', () => {
     serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 302, headers: { location: `${cdn}/signed/codex.tgz?sig=abc` } })
     serve(log, cdn, '/signed/codex.tgz?sig=abc', { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
-    const codex = await installCodex(request({ npmRegistryToken: TOKEN }))
+    const codex = await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(codex.source).toBe('registry')
     expect(log.to(REGISTRY).map((e) => e.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`])
@@ -401,7 +402,7 @@ describe('registry token and mirrors', () => {
     serve(log, mirror, `${prefix}${DOC_PATH}`, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity }) })
     serve(log, mirror, `${prefix}${tarballPath(VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
 
-    const codex = await installCodex(request({ codexVersion: 'latest', npmRegistry: `${mirror}${prefix}/`, npmRegistryToken: TOKEN }))
+    const codex = await installSettled(request({ codexVersion: 'latest', npmRegistry: `${mirror}${prefix}/`, npmRegistryToken: TOKEN }))
 
     expect(codex).toMatchObject({ version: VERSION, source: 'registry' })
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
@@ -418,7 +419,7 @@ describe('registry token and mirrors', () => {
     serve(log, mirror, `/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
 
     // The fake bytes cannot match the real table, so the install is refused — after asking the right URL.
-    await expect(installCodex(request({ codexVersion: DEFAULT_CODEX_VERSION, npmRegistry: `${mirror}/npm/proxy/` }))).rejects.toBeInstanceOf(
+    await expect(installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION, npmRegistry: `${mirror}/npm/proxy/` }))).rejects.toBeInstanceOf(
       IntegrityError
     )
     expect(log.exchanges.map((e) => `${e.origin}${e.path}`)).toEqual([`${mirror}/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`])
@@ -427,7 +428,7 @@ describe('registry token and mirrors', () => {
 
   it('without a token no authorization header is sent anywhere', async () => {
     serveRelease(good)
-    await installCodex(request())
+    await installSettled(request())
     expect(log.exchanges.map((e) => e.headers.authorization)).toEqual([undefined, undefined])
   })
 })

@@ -5,9 +5,8 @@
 import nock from 'nock'
 import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { installCodex } from '../../../src/install/index.js'
 import { SignatureError, verifyRegistrySignature } from '../../../src/install/signatures.js'
-import { DOC_PREFIX, FAST_RETRY, HttpLog, REGISTRY, VERSION, buildTarball, captureStdout, fakeRunner, listTree, platformDocument, serve, tarballPath, type FakeTarball } from './helpers.js'
+import { DOC_PREFIX, FAST_RETRY, HttpLog, REGISTRY, VERSION, buildTarball, captureStdout, fakeRunner, listTree, platformDocument, serve, tarballPath, type FakeTarball, installSettled } from './helpers.js'
 
 const SPEC = `@openai/codex@${VERSION}-linux-x64`
 const DOC_PATH = `${DOC_PREFIX}/${VERSION}-linux-x64`
@@ -74,7 +73,7 @@ describe('registry signatures on the registry document path', () => {
   it('installs when the signature over name@version:integrity verifies with a published key, and says which key vouched', async () => {
     serveSigned([sign(registryKey, `${SPEC}:${good.integrity}`)], [registryKey.published], true)
 
-    const codex = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
+    const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     expect(codex.source).toBe('registry')
     expect(stdout.lines().join('\n')).toContain(`signed with its key ${registryKey.keyid}`)
@@ -83,7 +82,7 @@ describe('registry signatures on the registry document path', () => {
   it('refuses a signature over another integrity, before downloading anything', async () => {
     serveSigned([sign(registryKey, `${SPEC}:sha512-${Buffer.alloc(64).toString('base64')}`)], [registryKey.published], false)
 
-    await expect(installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })).rejects.toThrow(/no valid registry signature.*does not match/)
+    await expect(installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })).rejects.toThrow(/no valid registry signature.*does not match/)
     expect(log.exchanges.some((exchange) => exchange.path.endsWith('.tgz'))).toBe(false)
     expect((await listTree(runner.toolCache)).filter((entry) => entry.includes(VERSION))).toEqual([])
   })
@@ -91,7 +90,7 @@ describe('registry signatures on the registry document path', () => {
   it('refuses a signature by a key the registry does not publish', async () => {
     serveSigned([sign(strangerKey, `${SPEC}:${good.integrity}`)], [registryKey.published], false)
 
-    await expect(installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })).rejects.toThrow(
+    await expect(installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })).rejects.toThrow(
       /SHA256:someone-else is not among the registry's public keys/
     )
   })
@@ -99,7 +98,7 @@ describe('registry signatures on the registry document path', () => {
   it('relies on the integrity alone, with a warning, where the registry signs but publishes no keys (a mirror)', async () => {
     serveSigned([sign(registryKey, `${SPEC}:${good.integrity}`)], 'none', true)
 
-    const codex = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
+    const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     expect(codex.source).toBe('registry')
     expect(stdout.lines().join('\n')).toMatch(/::warning::.*publishes no public keys/)
