@@ -11,7 +11,7 @@ import { publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
 import { runCodex } from './run/index.js'
 import { StageClock } from './stage-clock.js'
-import { saveRunState } from './state.js'
+import { saveRunState, type RunState } from './state.js'
 
 async function main(): Promise<void> {
   const clock = new StageClock()
@@ -27,17 +27,20 @@ async function main(): Promise<void> {
   try {
     const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, runnerTemp(), runId))
     const { directories } = configuration
-    const state = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode, agentUser: identity.userName }
+    // What the post step must undo if this step dies: saved again whenever it changes.
+    const state: RunState = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode, agentUser: identity.userName, lent: [] }
+    const remember = (): void => saveRunState({ ...state, lent: identity.lentDirectories() })
+    remember()
     const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, [directories.root], directories.gitConfigBackup))
-    const gitConfig = { gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup }
-    saveRunState({ ...state, ...gitConfig, lent: identity.lentDirectories() })
+    Object.assign(state, { gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup })
+    remember()
     await clock.time('lend-workspace', () => identity.lend(start.repository))
-    saveRunState({ ...state, ...gitConfig, lent: identity.lentDirectories() })
+    remember()
 
     const outcome = await clock.time('run', () => runCodex(codex.binary, settings, configuration, identity, redactor))
 
     await clock.time('hand-back', () => identity.handBack())
-    saveRunState({ ...state, ...gitConfig, lent: [] })
+    remember()
     const changes = await clock.time('collect', () => collectChanges(start, [directories.root], directories.output, redactor))
     await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
