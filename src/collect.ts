@@ -80,7 +80,8 @@ export async function collectChanges(start: StartPoint, excluded: string[], outp
 
   const nameStatus = await git(start.repository, [...diff, '--name-status', '-z'])
   const changedFiles = parseNameStatus(nameStatus)
-  const diffstat = changedFiles.length ? (await git(start.repository, [...diff, '--stat=120'])).trimEnd() : ''
+  // People read the diffstat: paths as they are, not octal-escaped.
+  const diffstat = changedFiles.length ? (await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd() : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch will not apply where the secret was.')
   return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted }

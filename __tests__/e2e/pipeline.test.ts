@@ -1,7 +1,7 @@
 // The whole action, end to end: the real Codex CLI, driven by the scripted model, changes a scratch
 // repository; the uploaded patch must rebuild the agent's tree exactly on a fresh clone.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -100,5 +100,42 @@ describe('a run that changes nothing', () => {
     expect(run.main.outputs['changed-files']).toBe('[]')
     expect(readFileSync(run.main.outputs['patch-path'], 'utf8')).toBe('')
     expect(world.results.artifacts[0].files.get('codex.patch')?.length).toBe(0)
+  })
+})
+
+describe('repositories as users have them', () => {
+  it('an unborn repository, unicode and spaces in names, and an agent that commits: the patch still holds everything since the start', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'codex-action-unborn-'))
+    const repository = path.join(root, 'repo')
+    mkdirSync(repository)
+    git(repository, 'init', '-q')
+    world = await startWorld([
+      { output: [shell('mkdir -p "dir with space" && echo héllo > "dir with space/ünïcode ✓.txt" && git add -A && git -c user.name=a -c user.email=a@b commit -qm agent && echo second > two.txt')] },
+      { output: [message('done')] }
+    ])
+
+    const run = await act(world, repository)
+
+    expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
+    expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['dir with space/ünïcode ✓.txt', 'two.txt'])
+    expect(run.main.outputs.diffstat).toContain('dir with space/ünïcode ✓.txt')
+    const clone = path.join(root, 'clone')
+    mkdirSync(clone)
+    git(clone, 'init', '-q')
+    git(clone, 'apply', '--binary', run.main.outputs['patch-path'])
+    expect(readFileSync(path.join(clone, 'dir with space/ünïcode ✓.txt'), 'utf8')).toBe('héllo\n')
+    expect(treeOf(clone)).toBe(treeOf(repository))
+  })
+
+  it('a working-directory below the top and a prompt-file: the agent starts there, the patch covers the whole repository', async () => {
+    const repository = scratchRepository({ 'pkg/a.txt': 'a\n', 'prompts/task.md': 'Do the task from the file.\n' })
+    world = await startWorld([{ output: [shell('pwd && echo b > b.txt && echo top > ../top.txt')] }, { output: [message('ok')] }])
+
+    const run = await act(world, repository, { inputs: { prompt: '', 'prompt-file': 'prompts/task.md', 'working-directory': 'pkg' } })
+
+    expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
+    expect(world.model.requests[1].toolOutputs.at(-1)).toContain(path.join(repository, 'pkg'))
+    expect(JSON.stringify(world.model.requests[0].body)).toContain('Do the task from the file.')
+    expect(JSON.parse(run.main.outputs['changed-files']).sort()).toEqual(['pkg/b.txt', 'top.txt'])
   })
 })
