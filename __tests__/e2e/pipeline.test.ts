@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it } from 'vitest'
 import { applyPatch, message, shell } from '../../test-support/responses-server.js'
 import { API_KEY, act, git, scratchRepository, startWorld, type World } from './harness.js'
 
@@ -85,6 +85,23 @@ describe('a run that changes files', () => {
     const runRoot = path.dirname(path.dirname(outputs['patch-path']))
     expect(existsSync(path.join(runRoot, 'codex-home'))).toBe(false)
     expect(existsSync(outputs['patch-path'])).toBe(true)
+  })
+})
+
+describe('the runtime action.yml declares', () => {
+  it('runs main and post on Node 24 as well as on Node 20', async () => {
+    const node24 = inject('node24Binary')
+    expect(execFileSync(node24, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./)
+    const repository = scratchRepository()
+    world = await startWorld([{ output: [shell('echo on-node-24 > runtime.txt')] }, { output: [message('done on 24')] }])
+
+    const run = await act(world, repository, { nodeBinary: node24 })
+
+    expect(run.main.exitCode, run.main.stdout + run.main.stderr).toBe(0)
+    expect(run.main.outputs.conclusion).toBe('success')
+    expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['runtime.txt'])
+    expect(world.results.artifacts).toHaveLength(1)
+    expect(run.post?.exitCode).toBe(0)
   })
 })
 
