@@ -28775,6 +28775,7 @@ function runnerIdentity(reason) {
                 killGroup(pid, signal);
         },
         lend: async () => { },
+        allowToRun: async () => { },
         handBack: async () => { },
         lentDirectories: () => [],
         remove: async () => { }
@@ -28809,6 +28810,11 @@ function agentUserIdentity(privilege, userName, lent) {
                 await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined);
             }
         },
+        async allowToRun(program) {
+            await openPathTo(program, privilege);
+            if (((await stat$1(program)).mode & 0o005) !== 0o005)
+                await privilege.asRoot('chmod', ['o+rx', program]);
+        },
         async lend(directory) {
             await openPathTo(directory, privilege);
             await privilege.asRoot('chown', ['-R', `${uid}:${gid}`, directory]);
@@ -28831,7 +28837,7 @@ function agentUserIdentity(privilege, userName, lent) {
         }
     };
 }
-/** The agent must be able to walk down to a lent directory; search permission (o+x) is added where missing, listing is not. */
+/** The agent must be able to walk down to what it is lent or runs; search permission (o+x) is added where missing, listing is not. */
 async function openPathTo(directory, privilege) {
     const ancestors = [];
     for (let current = path.dirname(directory); current !== path.dirname(current); current = path.dirname(current))

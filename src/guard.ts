@@ -51,7 +51,10 @@ async function checkActor(settings: GuardSettings, env: NodeJS.ProcessEnv, event
   // A re-run keeps the privileges of GITHUB_ACTOR whoever started it (GITHUB_TRIGGERING_ACTOR), so both must be allowed.
   const actors = new Map<string, string>()
   for (const actor of [env.GITHUB_ACTOR, env.GITHUB_TRIGGERING_ACTOR]) if (actor) actors.set(actor.toLowerCase(), actor)
-  if (actors.size === 0) throw new GuardRefusal('The triggering actor is unknown (GITHUB_ACTOR is empty), so its permission cannot be checked.')
+  if (actors.size === 0) {
+    if (settings.allowUsers.includes('*')) return core.info("The triggering actor is unknown; 'allow-users' is '*'.")
+    throw new GuardRefusal("The triggering actor is unknown (GITHUB_ACTOR is empty), so its permission cannot be checked. Set 'allow-users: \"*\"' to run for anyone.")
+  }
   // A bot that sent the event is held to allow-bots even when the run is attributed to someone else.
   if (event.sender?.type === 'Bot' && typeof event.sender.login === 'string') actors.set(event.sender.login.toLowerCase(), event.sender.login)
   const rerun =
@@ -84,7 +87,10 @@ async function actorPermission(settings: GuardSettings, env: NodeJS.ProcessEnv, 
   const repository = env.GITHUB_REPOSITORY
   const api = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '')
   if (!settings.githubToken || !repository) {
-    throw new GuardRefusal(`Cannot check the permission of '${actor}': ${!settings.githubToken ? "'github-token' is empty" : 'GITHUB_REPOSITORY is not set'}. Failing closed.`)
+    throw new GuardRefusal(
+      `Cannot check the permission of '${actor}': ${!settings.githubToken ? "'github-token' is empty" : 'GITHUB_REPOSITORY is not set'}. Failing closed. ` +
+        `Give 'github-token' a token that can read the repository (the default is \${{ github.token }}), or list the actor in 'allow-users'.`
+    )
   }
   const client = new HttpClient('codex-action', [], { allowRetries: true, maxRetries: 2, socketTimeout: 15_000 })
   try {

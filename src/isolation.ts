@@ -26,6 +26,8 @@ export interface AgentIdentity {
   signalAll(pid: number | undefined, signal: NodeJS.Signals): Promise<void>
   /** Lets the agent own `directory` (recursively) for the run. */
   lend(directory: string): Promise<void>
+  /** Lets the agent reach and run `program` where it lies (search permission on its folders, read and execute on it). */
+  allowToRun(program: string): Promise<void>
   /** Gives every lent directory back to the runner user. */
   handBack(): Promise<void>
   /** What is lent now, for the post step to hand back if main could not. */
@@ -49,7 +51,12 @@ export async function chooseIdentity(isolation: Isolation, runId: string): Promi
     return warnedRunnerIdentity(why)
   }
   const userName = `${AGENT_USER_PREFIX}${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`
-  await createAgentUser(privilege, userName)
+  try {
+    await createAgentUser(privilege, userName)
+  } catch (error) {
+    if (isolation === 'user') throw error
+    return warnedRunnerIdentity((error as Error).message)
+  }
   const identity = agentUserIdentity(privilege, userName, [])
   core.info(`Isolation: ${identity.reason}.`)
   return identity
@@ -100,6 +107,7 @@ function runnerIdentity(reason: string): AgentIdentity {
       if (pid) killGroup(pid, signal)
     },
     lend: async () => {},
+    allowToRun: async () => {},
     handBack: async () => {},
     lentDirectories: () => [],
     remove: async () => {}
@@ -132,6 +140,10 @@ function agentUserIdentity(privilege: Privilege, userName: string, lent: string[
         await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined)
       }
     },
+    async allowToRun(program) {
+      await openPathTo(program, privilege)
+      if (((await stat(program)).mode & 0o005) !== 0o005) await privilege.asRoot('chmod', ['o+rx', program])
+    },
     async lend(directory) {
       await openPathTo(directory, privilege)
       await privilege.asRoot('chown', ['-R', `${uid}:${gid}`, directory])
@@ -157,11 +169,11 @@ async function createAgentUser(privilege: Privilege, userName: string): Promise<
   try {
     await privilege.asRoot('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', userName])
   } catch (error) {
-    throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`)
+    throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error })
   }
 }
 
-/** The agent must be able to walk down to a lent directory; search permission (o+x) is added where missing, listing is not. */
+/** The agent must be able to walk down to what it is lent or runs; search permission (o+x) is added where missing, listing is not. */
 async function openPathTo(directory: string, privilege: Privilege): Promise<void> {
   const ancestors: string[] = []
   for (let current = path.dirname(directory); current !== path.dirname(current); current = path.dirname(current)) ancestors.push(current)

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
 
   const runId = randomUUID()
   const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation, runId))
+  await identity.allowToRun(codex.binary)
   const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
   try {

@@ -2,10 +2,10 @@
 // the model key, the GitHub token and the Actions runtime token; the test reads what came back to
 // the model (the tool outputs the scripted server received) and what the action uploaded.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
 import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
@@ -228,6 +228,22 @@ describe('redaction of what the action publishes', () => {
 })
 
 describe('the agent user', () => {
+  it('can run Codex from a tool cache below a folder only the runner user could enter', async () => {
+    const hidden = mkdtempSync(path.join(os.tmpdir(), 'private-tool-cache-'))
+    expect(statSync(hidden).mode & 0o777).toBe(0o700)
+    symlinkSync(inject('codexToolCache'), path.join(hidden, 'tool-cache'))
+    const world = await startWorld([{ output: [shell('echo reachable > reach.txt')] }, { output: [message('ran')] }])
+    try {
+      const run = await act(world, scratchRepository(), { toolCache: path.join(hidden, 'tool-cache') })
+      expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+      expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['reach.txt'])
+      // Search permission only: the agent user could enter the folder, not list it.
+      expect(statSync(hidden).mode & 0o777).toBe(0o701)
+    } finally {
+      await world.close()
+    }
+  })
+
   it('is a fresh user for each run, and the post step deletes it', async () => {
     const world = await startWorld([{ output: [shell('id -un')] }, { output: [message('who am i')] }])
     try {

@@ -55,6 +55,7 @@ function fakeIdentity(mode: 'none' | 'user'): AgentIdentity & { lent: string[] }
     spawnCommand: (program, args, env) => ({ file: program, args, options: { env } }),
     signalAll: async () => {},
     lend: async (directory) => void lent.push(directory),
+    allowToRun: async () => {},
     handBack: async () => void lent.splice(0),
     lentDirectories: () => [...lent],
     remove: async () => {}

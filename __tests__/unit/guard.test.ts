@@ -144,6 +144,11 @@ describe('actor permission', () => {
   it('fails closed when no actor is known', async () => {
     const error = await refusal(checkGuard(settings(), env({ GITHUB_ACTOR: undefined, GITHUB_TRIGGERING_ACTOR: undefined })))
     expect(error.message).toMatch(/actor is unknown/)
+    expect(error.message).toContain("allow-users")
+  })
+
+  it("runs for an unknown actor only when allow-users is '*', without calling GitHub", async () => {
+    await expect(checkGuard(settings({ allowUsers: ['*'] }), env({ GITHUB_ACTOR: undefined, GITHUB_TRIGGERING_ACTOR: undefined }))).resolves.toBeUndefined()
   })
 
   it('on a re-run checks the original actor too: a writer re-running a reader\'s run is refused', async () => {
