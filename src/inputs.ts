@@ -88,12 +88,9 @@ const NEVER_PASSED = /^(GITHUB_TOKEN|GH_TOKEN|ACTIONS_.*|INPUT_.*|GITHUB_(ENV|OU
 type Env = Record<string, string | undefined>
 
 export function readSettings(env: Env = process.env): Settings {
-  const apiKey = core.getInput('openai-api-key')
-  if (apiKey) core.setSecret(apiKey)
-  const githubToken = core.getInput('github-token') || undefined
-  if (githubToken) core.setSecret(githubToken)
-  const npmRegistryToken = core.getInput('npm-registry-token') || undefined
-  if (npmRegistryToken) core.setSecret(npmRegistryToken)
+  const apiKey = readSecret('openai-api-key') ?? ''
+  const githubToken = readSecret('github-token')
+  const npmRegistryToken = readSecret('npm-registry-token')
 
   const workingDirectory = readWorkingDirectory(env)
 
@@ -101,7 +98,7 @@ export function readSettings(env: Env = process.env): Settings {
     prompt: readPrompt(workingDirectory, env),
     apiKey: requireValue('openai-api-key', apiKey, 'the model API key, usually ${{ secrets.OPENAI_API_KEY }}'),
     baseUrl: readUrl('base-url', 'https://api.openai.com/v1'),
-    model: core.getInput('model') || undefined,
+    model: readModel(),
     reasoningEffort: readChoice('reasoning-effort', REASONING_EFFORTS),
     codexVersion: readCodexVersion(),
     codexPath: readCodexPath(),
@@ -120,11 +117,41 @@ export function readSettings(env: Env = process.env): Settings {
     envPassthrough: readEnvPassthrough(env, { 'openai-api-key': apiKey, 'github-token': githubToken, 'npm-registry-token': npmRegistryToken }),
     githubToken,
     isolation: readChoice('isolation', ['auto', 'user', 'none'] as const) ?? 'auto',
-    allowUsers: readList('allow-users'),
-    allowBots: readList('allow-bots'),
+    allowUsers: readLogins('allow-users'),
+    allowBots: readLogins('allow-bots'),
     allowForks: readBoolean('allow-forks', false)
   }
   return settings
+}
+
+/** A credential: masked at once, and one word, since it goes into an HTTP header. Its value is never echoed. */
+function readSecret(input: string): string | undefined {
+  const value = core.getInput(input)
+  if (!value) return undefined
+  core.setSecret(value)
+  if (/[\s\x00-\x1f\x7f]/.test(value)) {
+    throw new InputError(input, 'holds a space, a line break or another control character', 'the token as one word (check how the secret was pasted)')
+  }
+  return value
+}
+
+function readModel(): string | undefined {
+  const value = core.getInput('model')
+  if (!value) return undefined
+  if (!/^[\w.:/@+-]{1,200}$/.test(value)) {
+    throw new InputError('model', `is '${value}'`, "a model name of letters, digits and . : / @ + - _ such as 'gpt-5.5'")
+  }
+  return value
+}
+
+function readLogins(input: string): string[] {
+  const logins = readList(input)
+  for (const login of logins) {
+    if (login !== '*' && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(login)) {
+      throw new InputError(input, `names '${login}'`, "GitHub logins (such as octocat or dependabot[bot]) separated by commas or new lines, or '*'")
+    }
+  }
+  return logins
 }
 
 function requireValue(input: string, value: string, accepted: string): string {
