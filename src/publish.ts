@@ -1,4 +1,3 @@
-import { DefaultArtifactClient } from '@actions/artifact'
 import * as core from '@actions/core'
 import { createReadStream, createWriteStream, existsSync } from 'node:fs'
 import { readdir, stat, writeFile } from 'node:fs/promises'
@@ -84,6 +83,8 @@ async function copyTranscript(codexHome: string, output: string, redactor: Redac
 }
 
 async function uploadArtifact(settings: Settings, files: string[], rootDirectory: string): Promise<Publication> {
+  // Loaded only when needed: the artifact client and its storage SDK are most of the bundle's start-up time.
+  const { DefaultArtifactClient } = await import('@actions/artifact')
   const client = new DefaultArtifactClient()
   const baseName = settings.artifactName ?? defaultArtifactName()
   for (let attempt = 0; ; attempt++) {

@@ -1,4 +1,3 @@
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -34,6 +33,7 @@ export class TarballCache {
    * and a miss: the cache may only ever save time. The caller verifies the bytes before using them.
    */
   async restore(): Promise<RestoreResult> {
+    const cache = await loadCache()
     if (!cache.isFeatureAvailable()) return 'miss'
     const started = Date.now()
     try {
@@ -57,6 +57,7 @@ export class TarballCache {
 
   /** Keeps the verified tarball at `file` for later runs; a conflict or an outage costs a line, never the run. */
   async save(): Promise<void> {
+    const cache = await loadCache()
     if (!cache.isFeatureAvailable()) return
     try {
       if ((await timeBoxed(cache.saveCache([this.cachePath], this.key), SAVE_TIME_BOX_MS)) === TIMED_OUT) {
@@ -81,4 +82,9 @@ async function timeBoxed<T>(work: Promise<T>, ms: number): Promise<T | typeof TI
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** The cache client and its storage SDK load only on a tool-cache miss: a warm run never pays for them. */
+function loadCache(): Promise<typeof import('@actions/cache')> {
+  return import('@actions/cache')
 }
