@@ -13,6 +13,8 @@ const execFileAsync = promisify(execFile)
 /** The repository as it was before the agent ran: its top folder, a tree object of every file, and its config. */
 export interface StartPoint {
   repository: string
+  /** The user's own index, which the action only ever copies. */
+  indexFile: string
   tree: string
   gitConfigFile: string
   /** The config as the user had it, credentials included: put back after the run. */
@@ -40,15 +42,17 @@ const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'
 
 /** Records the start tree and takes credentials out of the repository config until `collectChanges` puts them back. */
 export async function recordStart(workingDirectory: string, excluded: string[], configBackup: string): Promise<StartPoint> {
-  const repository = (await git(workingDirectory, ['rev-parse', '--show-toplevel'])).trim()
-  const gitConfigFile = path.resolve(repository, (await git(repository, ['rev-parse', '--git-path', 'config'])).trim())
+  // One call for the three paths; --git-path answers relative to where git ran.
+  const [repository, configPath, indexPath] = (await git(workingDirectory, ['rev-parse', '--show-toplevel', '--git-path', 'config', '--git-path', 'index'])).trim().split('\n')
+  const gitConfigFile = path.resolve(workingDirectory, configPath)
+  const indexFile = path.resolve(workingDirectory, indexPath)
   const gitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '')
   // If the job dies before collect, the post step puts the user's config back from this copy.
   await writeFile(configBackup, gitConfig, { mode: 0o600 })
-  const tree = await snapshotTree(repository, excluded)
+  const tree = await snapshotTree(repository, indexFile, excluded)
   const hiddenCredentials = await hideCredentials(repository, gitConfigFile)
   const agentGitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '')
-  return { repository, tree, gitConfigFile, gitConfig, agentGitConfig, hiddenCredentials, configBackup }
+  return { repository, indexFile, tree, gitConfigFile, gitConfig, agentGitConfig, hiddenCredentials, configBackup }
 }
 
 async function hideCredentials(repository: string, gitConfigFile: string): Promise<string[]> {
@@ -68,7 +72,7 @@ async function hideCredentials(repository: string, gitConfigFile: string): Promi
  */
 export async function collectChanges(start: StartPoint, excluded: string[], outputDirectory: string, redactor: Redactor): Promise<Changes> {
   await restoreGitConfig(start)
-  const tree = await snapshotTree(start.repository, excluded)
+  const tree = await snapshotTree(start.repository, start.indexFile, excluded)
   const patchFile = path.join(outputDirectory, 'codex.patch')
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]
 
@@ -87,14 +91,13 @@ export async function collectChanges(start: StartPoint, excluded: string[], outp
   return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted }
 }
 
-async function snapshotTree(repository: string, excluded: string[]): Promise<string> {
+async function snapshotTree(repository: string, realIndex: string, excluded: string[]): Promise<string> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'codex-action-index-'))
   const index = path.join(scratch, 'index')
   try {
     // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
     // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
     // and a copy stamped now would hide a same-size edit made in the second the index was written.
-    const realIndex = path.resolve(repository, (await git(repository, ['rev-parse', '--git-path', 'index'])).trim())
     await copyFile(realIndex, index)
       .then(async () => {
         const { atime, mtime } = await stat(realIndex)

@@ -30827,15 +30827,17 @@ const CREDENTIAL_KEYS = /^(http\..*\.extraheader|include\.path|includeif\..*\.pa
 const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false'];
 /** Records the start tree and takes credentials out of the repository config until `collectChanges` puts them back. */
 async function recordStart(workingDirectory, excluded, configBackup) {
-    const repository = (await git(workingDirectory, ['rev-parse', '--show-toplevel'])).trim();
-    const gitConfigFile = path$1.resolve(repository, (await git(repository, ['rev-parse', '--git-path', 'config'])).trim());
+    // One call for the three paths; --git-path answers relative to where git ran.
+    const [repository, configPath, indexPath] = (await git(workingDirectory, ['rev-parse', '--show-toplevel', '--git-path', 'config', '--git-path', 'index'])).trim().split('\n');
+    const gitConfigFile = path$1.resolve(workingDirectory, configPath);
+    const indexFile = path$1.resolve(workingDirectory, indexPath);
     const gitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '');
     // If the job dies before collect, the post step puts the user's config back from this copy.
     await writeFile$1(configBackup, gitConfig, { mode: 0o600 });
-    const tree = await snapshotTree(repository, excluded);
+    const tree = await snapshotTree(repository, indexFile, excluded);
     const hiddenCredentials = await hideCredentials(repository, gitConfigFile);
     const agentGitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '');
-    return { repository, tree, gitConfigFile, gitConfig, agentGitConfig, hiddenCredentials, configBackup };
+    return { repository, indexFile, tree, gitConfigFile, gitConfig, agentGitConfig, hiddenCredentials, configBackup };
 }
 async function hideCredentials(repository, gitConfigFile) {
     const names = (await git(repository, ['config', '--file', gitConfigFile, '--name-only', '--list']).catch(() => ''))
@@ -30855,7 +30857,7 @@ async function hideCredentials(repository, gitConfigFile) {
  */
 async function collectChanges(start, excluded, outputDirectory, redactor) {
     await restoreGitConfig(start);
-    const tree = await snapshotTree(start.repository, excluded);
+    const tree = await snapshotTree(start.repository, start.indexFile, excluded);
     const patchFile = path$1.join(outputDirectory, 'codex.patch');
     const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree];
     const child = spawn('git', [...SAFE_GIT, ...diff.slice(0, 1), '--binary', '--full-index', ...diff.slice(1)], { cwd: start.repository, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30873,14 +30875,13 @@ async function collectChanges(start, excluded, outputDirectory, redactor) {
         warning('The patch contained a secret value, which was redacted: the uploaded patch will not apply where the secret was.');
     return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted };
 }
-async function snapshotTree(repository, excluded) {
+async function snapshotTree(repository, realIndex, excluded) {
     const scratch = await mkdtemp(path$1.join(os$1.tmpdir(), 'codex-action-index-'));
     const index = path$1.join(scratch, 'index');
     try {
         // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
         // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
         // and a copy stamped now would hide a same-size edit made in the second the index was written.
-        const realIndex = path$1.resolve(repository, (await git(repository, ['rev-parse', '--git-path', 'index'])).trim());
         await copyFile$1(realIndex, index)
             .then(async () => {
             const { atime, mtime } = await stat$1(realIndex);
