@@ -55,7 +55,9 @@ describe('a run that changes files', () => {
     expect(world.results.artifacts).toHaveLength(1)
     const artifact = world.results.artifacts[0]
     expect(outputs['artifact-id']).toBe(String(artifact.id))
-    expect([...artifact.files.keys()].sort()).toEqual(expect.arrayContaining(['codex.patch', 'codex.log', 'events.jsonl', 'last-message.md', 'run.json']))
+    expect([...artifact.files.keys()].sort()).toEqual(['codex.log', 'codex.patch', 'events.jsonl', 'last-message.md', 'run.json', 'transcript.jsonl'])
+    // Codex's own session log, handed back from the agent user and redacted like the rest.
+    expect(String(artifact.files.get('transcript.jsonl'))).toContain('Removed a file, added notes')
     const patch = artifact.files.get('codex.patch') as Buffer
     expect(patch.equals(readFileSync(outputs['patch-path']))).toBe(true)
     const events = (artifact.files.get('events.jsonl') as Buffer).toString().trim().split('\n').map((line) => JSON.parse(line))
