@@ -57,7 +57,8 @@ function runnerTemp(): string {
   return directory
 }
 
-// Exit as soon as the work is done: a time-boxed cache call may still be retrying in the background.
+// A time-boxed cache call may still be retrying in the background: do not wait for it past a
+// moment, but give stdout that moment to drain where pipes are asynchronous (macOS).
 main()
   .catch((error: Error) => core.setFailed(error.message))
-  .finally(() => process.exit())
+  .finally(() => setTimeout(() => process.exit(), 1000).unref())
