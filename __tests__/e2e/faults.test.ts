@@ -1,5 +1,6 @@
 // Faults around the agent: the model endpoint failing or stalling, the time limit, cancellation, and
 // the artifact service failing. Each must end with a clear message and lose nothing already produced.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -64,33 +65,45 @@ describe('the model endpoint fails', () => {
 describe('the time limit', () => {
   it('stops the agent, then publishes the partial patch and the logs', async () => {
     const repository = scratchRepository()
-    world = await startWorld([{ output: [shell('echo partial > partial.txt')] }, { output: [shell('sleep 300')] }])
+    // exec_command hands a long command back to the model after about ten seconds, so the model keeps asking for more.
+    world = await startWorld([{ output: [shell('echo partial > partial.txt')] }], { output: [shell('sleep 300')] })
     const started = Date.now()
 
-    const run = await act(world, repository, { inputs: { 'timeout-minutes': '0.1' } })
+    const run = await act(world, repository, { inputs: { 'timeout-minutes': '0.2' } })
 
-    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(Date.now() - started).toBeLessThan(40_000)
     expect(run.main.exitCode).not.toBe(0)
     expect(run.main.outputs.conclusion).toBe('timeout')
     expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['partial.txt'])
     const patch = world.results.artifacts[0].files.get('codex.patch')?.toString()
     expect(patch).toContain('+partial')
     expect(errors(run)).toContain('timeout-minutes')
+    // The whole tree stopped: no 'sleep 300' of the agent outlived the step.
+    expect(runningSleeps()).toEqual([])
   })
 })
 
 describe('cancellation', () => {
   it('stops the agent on SIGINT and still publishes what it had', async () => {
     const repository = scratchRepository()
-    world = await startWorld([{ output: [shell('echo before-cancel > work.txt')] }, { output: [shell('sleep 300')] }])
+    world = await startWorld([{ output: [shell('echo before-cancel > work.txt')] }], { output: [shell('sleep 300')] })
 
-    const run = await act(world, repository, { signalAfterMs: { signal: 'SIGINT', afterMs: 4000 } })
+    const run = await act(world, repository, { signalAfterMs: { signal: 'SIGINT', afterMs: 8000 } })
 
     expect(run.main.outputs.conclusion).toBe('cancelled')
     expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['work.txt'])
     expect(world.results.artifacts).toHaveLength(1)
+    expect(runningSleeps()).toEqual([])
   })
 })
+
+function runningSleeps(): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', '-a', '^sleep 300$'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
 
 describe('the artifact service fails', () => {
   it('warns, still sets every output, and leaves the patch on disk', async () => {
