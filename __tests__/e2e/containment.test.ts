@@ -228,6 +228,18 @@ describe('redaction of what the action publishes', () => {
 })
 
 describe('the agent user', () => {
+  it('cannot leave a process behind, even one it detached from the process group', async () => {
+    const world = await startWorld([{ output: [shell('setsid nohup sleep 301 >/dev/null 2>&1 < /dev/null & sleep 1; pgrep -f "^sleep 301$" && echo detached')] }, { output: [message('left a daemon')] }])
+    try {
+      const run = await act(world, scratchRepository())
+      expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
+      expect(world.model.requests[1].toolOutputs.at(-1)).toContain('detached')
+      expect(() => execFileSync('pgrep', ['-f', '^sleep 301$'], { stdio: 'ignore' })).toThrow()
+    } finally {
+      await world.close()
+    }
+  })
+
   it('can run Codex from a tool cache below a folder only the runner user could enter', async () => {
     const hidden = mkdtempSync(path.join(os.tmpdir(), 'private-tool-cache-'))
     expect(statSync(hidden).mode & 0o777).toBe(0o700)
