@@ -137,10 +137,11 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   const summary = core.summary
     .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
     .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
-  if (outcome.failure) summary.addRaw(`\n**Why:** ${outcome.failure}\n`, true)
-  if (message) summary.addHeading('Final message', 3).addCodeBlock(message, 'markdown')
+  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML.
+  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${escapeHtml(outcome.failure)}\n`, true)
+  if (message) summary.addHeading('Final message', 3).addCodeBlock(escapeHtml(message), 'markdown')
   summary.addHeading('Changes', 3).addRaw(changes.hasChanges ? '' : 'No files changed.', true)
-  if (changes.hasChanges) summary.addCodeBlock(changes.diffstat, 'text')
+  if (changes.hasChanges) summary.addCodeBlock(escapeHtml(changes.diffstat), 'text')
   summary.addHeading('Usage', 3).addTable([
     [
       { data: 'requests', header: true },
@@ -153,4 +154,8 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   ])
   if (publication.artifactUrl) summary.addLink('Patch and logs (artifact)', publication.artifactUrl)
   await summary.write()
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

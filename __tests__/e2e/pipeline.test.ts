@@ -108,9 +108,9 @@ describe('the runtime action.yml declares', () => {
 })
 
 describe('a run that changes nothing', () => {
-  it('says so and publishes an empty patch', async () => {
+  it('says so and publishes an empty patch; the job summary shows the agent text as text', async () => {
     const repository = scratchRepository()
-    world = await startWorld([{ output: [shell('ls')] }, { output: [message('Nothing to do.')] }])
+    world = await startWorld([{ output: [shell('ls')] }, { output: [message('Nothing to do. </code></pre><img src=x onerror=alert(1)>')] }])
 
     const run = await act(world, repository)
 
@@ -119,6 +119,9 @@ describe('a run that changes nothing', () => {
     expect(run.main.outputs['changed-files']).toBe('[]')
     expect(readFileSync(run.main.outputs['patch-path'], 'utf8')).toBe('')
     expect(world.results.artifacts[0].files.get('codex.patch')?.length).toBe(0)
+    expect(run.summary).toContain('No files changed.')
+    expect(run.summary).toContain('Nothing to do. &lt;/code&gt;&lt;/pre&gt;&lt;img src=x onerror=alert(1)&gt;')
+    expect(run.summary).not.toContain('<img')
   })
 })
 
