@@ -83,9 +83,10 @@ export async function collectChanges(start: StartPoint, excluded: string[], outp
   if (exitCode !== 0) throw new Error(`git diff failed in ${start.repository} (exit ${exitCode})`)
 
   const nameStatus = await git(start.repository, [...diff, '--name-status', '-z'])
-  const changedFiles = parseNameStatus(nameStatus)
+  // The agent chose the file names: they are published, so they are redacted like everything else.
+  const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file))
   // People read the diffstat: paths as they are, not octal-escaped.
-  const diffstat = changedFiles.length ? (await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd() : ''
+  const diffstat = changedFiles.length ? redactor.redact((await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch will not apply where the secret was.')
   return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted }

@@ -30867,9 +30867,10 @@ async function collectChanges(start, excluded, outputDirectory, redactor) {
     if (exitCode !== 0)
         throw new Error(`git diff failed in ${start.repository} (exit ${exitCode})`);
     const nameStatus = await git(start.repository, [...diff, '--name-status', '-z']);
-    const changedFiles = parseNameStatus(nameStatus);
+    // The agent chose the file names: they are published, so they are redacted like everything else.
+    const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file));
     // People read the diffstat: paths as they are, not octal-escaped.
-    const diffstat = changedFiles.length ? (await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd() : '';
+    const diffstat = changedFiles.length ? redactor.redact((await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd()) : '';
     const redacted = redacting.changed;
     if (redacted)
         warning('The patch contained a secret value, which was redacted: the uploaded patch will not apply where the secret was.');
