@@ -96,7 +96,11 @@ export function readSettings(env: Env = process.env): Settings {
 
   const settings: Settings = {
     prompt: readPrompt(workingDirectory, env),
-    apiKey: requireValue('openai-api-key', apiKey, 'the model API key, usually ${{ secrets.OPENAI_API_KEY }}'),
+    apiKey: requireValue(
+      'openai-api-key',
+      apiKey,
+      'the model API key, usually ${{ secrets.OPENAI_API_KEY }} (GitHub gives no secrets to workflows that pull requests from forks trigger)'
+    ),
     baseUrl: readUrl('base-url', 'https://api.openai.com/v1'),
     model: readModel(),
     reasoningEffort: readChoice('reasoning-effort', REASONING_EFFORTS),

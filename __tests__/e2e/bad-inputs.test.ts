@@ -223,7 +223,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'codex-args JSON array holding a number', inputs: () => ({ 'codex-args': '["--model", 5]' }), input: 'codex-args', says: /could not be read: the JSON array must hold only strings\. Expected a JSON array of strings or shell-style words\./ },
   { name: 'codex-path not a file', inputs: () => ({ 'codex-path': 'bin/codex' }), input: 'codex-path', says: /bin\/codex', which is not a file\. Expected the path of an executable codex binary\./ },
   { name: 'codex-path a directory', inputs: () => ({ 'codex-path': 'src' }), input: 'codex-path', says: /which is not a file\. Expected the path of an executable codex binary\./ },
-  { name: 'openai-api-key empty', inputs: () => ({ 'openai-api-key': '' }), input: 'openai-api-key', says: /is required\. Expected the model API key, usually \$\{\{ secrets\.OPENAI_API_KEY \}\}\./ },
+  { name: 'openai-api-key empty', inputs: () => ({ 'openai-api-key': '' }), input: 'openai-api-key', says: /is required\. Expected the model API key, usually \$\{\{ secrets\.OPENAI_API_KEY \}\} \(GitHub gives no secrets to workflows that pull requests from forks trigger\)\./ },
   { name: 'openai-api-key blanks only', inputs: () => ({ 'openai-api-key': '  \n ' }), input: 'openai-api-key', says: /is required/ }
 ]
 

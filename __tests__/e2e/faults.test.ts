@@ -62,6 +62,18 @@ describe('the model endpoint fails', () => {
   })
 })
 
+describe('the model endpoint cannot be reached', () => {
+  it('fails naming the base-url that refused the connection', async () => {
+    world = await startWorld([])
+
+    const run = await act(world, scratchRepository(), { inputs: { 'base-url': 'http://127.0.0.1:9/v1', config: NO_RETRIES } })
+
+    expect(run.main.outputs.conclusion).toBe('failure')
+    expect(errors(run)).toMatch(/http:\/\/127\.0\.0\.1:9 could not be reached \(connect ECONNREFUSED/)
+    expect(world.results.artifacts).toHaveLength(1)
+  })
+})
+
 describe('the time limit', () => {
   it('stops the agent, then publishes the partial patch and the logs', async () => {
     const repository = scratchRepository()
