@@ -2,13 +2,12 @@
 // fails with one `::error::` that names the input and the accepted form, Codex never starts, and
 // nothing the user had is changed, left behind or uploaded.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect as globalExpect, it } from 'vitest'
 import { message } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
-import { ACTOR, API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type ActOptions, type World } from './harness.js'
+import { ACTOR, API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type ActOptions, type World, scratchFolder } from './harness.js'
 
 type Expect = typeof globalExpect
 
@@ -139,7 +138,7 @@ interface BadInput {
 
 /** A directory that is not inside any git work tree. */
 function outsideGit(): string {
-  const directory = mkdtempSync(path.join(os.tmpdir(), 'codex-action-not-git-'))
+  const directory = scratchFolder('codex-action-not-git-')
   globalExpect(() => execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: directory, stdio: 'pipe' })).toThrow()
   return directory
 }

@@ -2,14 +2,13 @@
 // the model key, the GitHub token and the Actions runtime token; the test reads what came back to
 // the model (the tool outputs the scripted server received) and what the action uploaded.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
 import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
-import { API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type World } from './harness.js'
+import { API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type World, scratchFolder } from './harness.js'
 
 const CHECKOUT_HEADER = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString('base64')}`
 
@@ -48,7 +47,7 @@ interface Battery {
 
 /** Runs the battery as root (this machine's shape) or, given `runner`, as a sudo-capable user (a hosted runner's shape). */
 async function runBattery(isolation: 'user' | 'none', runner?: RunnerUser): Promise<Battery> {
-  const runnerTemp = mkdtempSync(path.join(os.tmpdir(), 'battery-temp-'))
+  const runnerTemp = scratchFolder('battery-temp-')
   const home = runner?.home ?? path.join(path.dirname(runnerTemp), `${path.basename(runnerTemp)}-home`)
   mkdirSync(home, { recursive: true })
   writeFileSync(path.join(home, '.git-credentials'), `https://x-access-token:${GITHUB_TOKEN}@github.com\n`, { mode: 0o600 })
@@ -241,7 +240,7 @@ describe('the agent user', () => {
   })
 
   it('can run Codex from a tool cache below a folder only the runner user could enter', async () => {
-    const hidden = mkdtempSync(path.join(os.tmpdir(), 'private-tool-cache-'))
+    const hidden = scratchFolder('private-tool-cache-')
     expect(statSync(hidden).mode & 0o777).toBe(0o700)
     symlinkSync(inject('codexToolCache'), path.join(hidden, 'tool-cache'))
     const world = await startWorld([{ output: [shell('echo reachable > reach.txt')] }, { output: [message('ran')] }])

@@ -2,10 +2,10 @@
 // fake results service, and the runner emulation driving the committed dist/ exactly as the runner would.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { inject } from 'vitest'
+import { afterAll, inject } from 'vitest'
 import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js'
 import { startResponsesServer, type ResponsesServer, type Script, type Step } from '../../test-support/responses-server.js'
 import { startResultsService, type ResultsService } from '../../test-support/results-service.js'
@@ -21,10 +21,22 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e.st', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e.st' } })
 }
 
+// Every folder a test file makes through the harness goes when that file is done.
+const scratchFolders: string[] = []
+afterAll(() => {
+  for (const folder of scratchFolders.splice(0)) rmSync(folder, { recursive: true, force: true })
+})
+
+export function scratchFolder(prefix: string, parent = os.tmpdir()): string {
+  mkdirSync(parent, { recursive: true })
+  const folder = mkdtempSync(path.join(parent, prefix))
+  scratchFolders.push(folder)
+  return folder
+}
+
 /** A scratch repository with one commit holding the given files, in a new folder under `parent`. */
 export function scratchRepository(files: Record<string, string | Buffer> = { 'README.md': '# scratch\n' }, parent = os.tmpdir()): string {
-  mkdirSync(parent, { recursive: true })
-  const root = mkdtempSync(path.join(parent, 'codex-action-e2e-'))
+  const root = scratchFolder('codex-action-e2e-', parent)
   const repository = path.join(root, 'repo')
   mkdirSync(repository)
   git(repository, 'init', '-q', '-b', 'main')
@@ -71,6 +83,7 @@ export function act(world: World, workspace: string, options: ActOptions = {}): 
     actionDir: ACTION_DIR,
     workspace,
     toolCache: inject('codexToolCache'),
+    runnerTemp: scratchFolder('codex-action-runner-temp-'),
     ...options,
     inputs: {
       prompt: 'Do the scripted work.',

@@ -1,12 +1,12 @@
 // The whole action, end to end: the real Codex CLI, driven by the scripted model, changes a scratch
 // repository; the uploaded patch must rebuild the agent's tree exactly on a fresh clone.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { applyPatch, message, shell } from '../../test-support/responses-server.js'
-import { API_KEY, act, git, scratchRepository, startWorld, type World } from './harness.js'
+import { API_KEY, act, git, scratchRepository, startWorld, type World, scratchFolder } from './harness.js'
 
 const BINARY = Buffer.from([0, 1, 2, 3, 255, 254, 0, 10, 13, 0, 128])
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 
 function treeOf(repository: string): string {
   // The tree git would commit for the work tree as it stands, without touching the real index.
-  const index = path.join(mkdtempSync(path.join(os.tmpdir(), 'idx-')), 'index')
+  const index = path.join(scratchFolder('idx-'), 'index')
   const env = { ...process.env, GIT_INDEX_FILE: index }
   execFileSync('git', ['add', '-A'], { cwd: repository, env })
   return execFileSync('git', ['write-tree'], { cwd: repository, env, encoding: 'utf8' }).trim()
@@ -66,7 +66,7 @@ describe('a run that changes files', () => {
 
     // The agent's tree, rebuilt from the patch on a fresh clone, is the same tree, bytes and modes.
     const agentTree = treeOf(repository)
-    const clone = path.join(mkdtempSync(path.join(os.tmpdir(), 'clone-')), 'repo')
+    const clone = path.join(scratchFolder('clone-'), 'repo')
     git(os.tmpdir(), 'clone', '-q', repository, clone)
     const patchFile = path.join(path.dirname(clone), 'codex.patch')
     writeFileSync(patchFile, patch)
@@ -127,7 +127,7 @@ describe('a run that changes nothing', () => {
 
 describe('repositories as users have them', () => {
   it('an unborn repository, unicode and spaces in names, and an agent that commits: the patch still holds everything since the start', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'codex-action-unborn-'))
+    const root = scratchFolder('codex-action-unborn-')
     const repository = path.join(root, 'repo')
     mkdirSync(repository)
     git(repository, 'init', '-q')

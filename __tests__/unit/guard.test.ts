@@ -1,7 +1,7 @@
 // The guard, called directly: runner kind, event (forks) and actor (permission through the GitHub
 // API, answered by nock). Every refusal must fail closed with a message that says what to change.
 import nock from 'nock'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -22,7 +22,10 @@ beforeAll(() => {
   temp = mkdtempSync(path.join(os.tmpdir(), 'guard-unit-'))
   nock.disableNetConnect()
 })
-afterAll(() => nock.enableNetConnect())
+afterAll(() => {
+  nock.enableNetConnect()
+  rmSync(temp, { recursive: true, force: true })
+})
 afterEach(() => {
   // Every interceptor a test set up must have been used: a check that skipped the API call it was meant to make fails here.
   const pending = nock.pendingMocks()
