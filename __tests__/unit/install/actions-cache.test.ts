@@ -6,7 +6,7 @@
 // nock must be evaluated before anything that loads @actions/http-client (here @actions/cache):
 // http-client keeps the `http` module it imported first, and a later nock would then neither
 // intercept nor block its requests — they would reach the real network.
-import nock from 'nock'
+import 'nock'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
@@ -19,12 +19,9 @@ import { startResultsService, type ResultsService } from '../../../test-support/
 import {
   DOC_PREFIX,
   FAST_RETRY,
-  HttpLog,
   REGISTRY,
   VERSION,
   buildTarball,
-  captureStdout,
-  countUnmatched,
   fakeRunner,
   listTree,
   platformDocument,
@@ -32,7 +29,8 @@ import {
   serve,
   type FakeTarball,
   tarballPath,
-  installSettled
+  installSettled,
+  useInstallSandbox
 } from './helpers.js'
 
 const KEY = `codex-action-cli-${VERSION}-linux-x64`
@@ -42,11 +40,14 @@ const DOC_PATH = `${DOC_PREFIX}/${VERSION}-linux-x64`
 const TARBALL_URL = `${REGISTRY}${tarballPath(VERSION, 'linux-x64')}`
 
 let service: ResultsService
-let runner: Awaited<ReturnType<typeof fakeRunner>>
-let stdout: ReturnType<typeof captureStdout>
-/** Requests no interceptor answered: each one is a request the test did not plan for. */
-let strays: ReturnType<typeof countUnmatched>
-let log: HttpLog
+// The fake results service starts before the sandbox (hooks run in order) and stops after it.
+beforeEach(async () => {
+  service = await startResultsService()
+})
+afterEach(async () => {
+  await service.close()
+})
+const sandbox = useInstallSandbox({ env: () => service.env, loopback: true })
 let good: FakeTarball
 let other: FakeTarball
 
@@ -62,44 +63,21 @@ beforeAll(async () => {
   }
 })
 
-beforeEach(async ({ onTestFailed }) => {
-  service = await startResultsService()
-  runner = await fakeRunner(service.env)
-  stdout = captureStdout()
-  onTestFailed(() => stdout.dump())
-  strays = countUnmatched()
-  log = new HttpLog()
-  nock.disableNetConnect()
-  nock.enableNetConnect((host: string) => host.startsWith('127.0.0.1:'))
-})
-
-afterEach(async () => {
-  stdout.restore()
-  const strayHosts = strays.hosts()
-  strays.stop()
-  const pending = nock.pendingMocks()
-  nock.cleanAll()
-  nock.enableNetConnect()
-  await runner.restore()
-  await service.close()
-  expect(pending).toEqual([])
-  expect(strayHosts).toEqual([])
-})
 
 function serveDocument(tarball: FakeTarball = good): void {
-  serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: tarball.integrity, tarball: TARBALL_URL }) })
+  serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: tarball.integrity, tarball: TARBALL_URL }) })
 }
 
 function serveTarball(tarball: FakeTarball = good): void {
-  serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: tarball.bytes })
+  serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: tarball.bytes })
 }
 
 const cacheCalls = (method: string) => service.calls.filter((c) => c.service === 'cache' && c.method === method)
-const cacheFile = () => path.join(runner.home, '.cache', 'codex-action', `codex-${VERSION}-linux-x64.tgz`)
+const cacheFile = () => path.join(sandbox.runner.home, '.cache', 'codex-action', `codex-${VERSION}-linux-x64.tgz`)
 
 /** The one file a cache archive holds (tar, zstd-compressed when zstd is installed), read back with the real tools. */
 async function fileInArchive(archive: Buffer): Promise<Buffer> {
-  const file = path.join(runner.root, 'archive.tar')
+  const file = path.join(sandbox.runner.root, 'archive.tar')
   await writeFile(file, archive)
   const decompress = archive.readUInt32LE(0) === 0xfd2fb528 ? ['--use-compress-program', 'zstd -d'] : []
   const list = await promisify(execFile)('tar', [...decompress, '-tf', file])
@@ -133,28 +111,28 @@ describe('the Actions cache', () => {
     expect(existsSync(cacheFile())).toBe(false)
 
     // A new runner: empty tool cache, same HOME and workspace paths (as on hosted runners).
-    process.env.RUNNER_TOOL_CACHE = path.join(runner.root, 'tool-cache-2')
+    process.env.RUNNER_TOOL_CACHE = path.join(sandbox.runner.root, 'tool-cache-2')
     await mkdir(process.env.RUNNER_TOOL_CACHE, { recursive: true })
     serveDocument()
 
     const second = await installSettled(request)
 
     expect(second).toEqual({
-      binary: path.join(runner.root, 'tool-cache-2', 'codex', VERSION, 'x64', 'bin', 'codex'),
+      binary: path.join(sandbox.runner.root, 'tool-cache-2', 'codex', VERSION, 'x64', 'bin', 'codex'),
       version: VERSION,
       source: 'actions-cache'
     })
     expect((await run(second.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
     expect(existsSync(`${path.dirname(path.dirname(second.binary))}.complete`)).toBe(true)
     expect(await listTree(path.join(path.dirname(path.dirname(second.binary)), 'codex-resources'))).toEqual(['bwrap'])
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
-    expect(log.count(DOC_PATH)).toBe(2)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
+    expect(sandbox.log.count(DOC_PATH)).toBe(2)
     expect(cacheCalls('CreateCacheEntry')).toHaveLength(1)
     expect(cacheCalls('GetCacheEntryDownloadURL').map((c) => c.status)).toEqual([200, 200])
     expect(service.caches).toHaveLength(1)
     // The restored tarball is not left in HOME.
     expect(await listTree(path.dirname(cacheFile()))).toEqual([])
-    expect(stdout.lines().some((l) => l.includes(`Codex ${VERSION} restored from the Actions cache; sha512 vouched for by the registry ${REGISTRY}`))).toBe(true)
+    expect(sandbox.stdout.lines().some((l) => l.includes(`Codex ${VERSION} restored from the Actions cache; sha512 vouched for by the registry ${REGISTRY}`))).toBe(true)
   })
 
   it('a poisoned entry (valid archive, wrong bytes) is refused with a warning and the install downloads instead', async () => {
@@ -166,24 +144,24 @@ describe('the Actions cache', () => {
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
-    const warnings = stdout.lines().filter((l) => l.startsWith('::warning'))
+    const warnings = sandbox.stdout.lines().filter((l) => l.startsWith('::warning'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(`The Actions cache held a Codex ${VERSION} tarball whose sha512 (${other.integrity})`)
     expect(warnings[0]).toContain(`the registry ${REGISTRY} (${good.integrity})`)
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
     expect(cacheCalls('GetCacheEntryDownloadURL').map((c) => c.status)).toEqual([200])
     expect(await listTree(path.dirname(cacheFile()))).toEqual([])
   })
 
   it('a verified entry that fails to unpack is an error and its tarball is not left in HOME', async () => {
-    const wrongPlatform = await buildTarball(runner.root, { triple: 'aarch64-unknown-linux-musl' })
+    const wrongPlatform = await buildTarball(sandbox.runner.root, { triple: 'aarch64-unknown-linux-musl' })
     await seedCache(wrongPlatform)
     serveDocument(wrongPlatform)
 
     await expect(installSettled(request)).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
 
     expect(await listTree(path.dirname(cacheFile()))).toEqual([])
-    expect((await listTree(runner.toolCache)).filter((e) => /x64/.test(e))).toEqual([])
+    expect((await listTree(sandbox.runner.toolCache)).filter((e) => /x64/.test(e))).toEqual([])
   })
 
   it('a cache service that refuses every call (429) costs a notice, not the install', async () => {
@@ -200,7 +178,7 @@ describe('the Actions cache', () => {
     expect(cacheCalls('GetCacheEntryDownloadURL').map((c) => c.status)).toEqual([429])
     expect(cacheCalls('CreateCacheEntry').map((c) => c.status)).toEqual([429])
     expect(service.caches).toHaveLength(0)
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
     expect(await listTree(path.dirname(cacheFile()))).toEqual([])
   })
 
@@ -218,8 +196,8 @@ describe('the Actions cache', () => {
     expect(service.calls.filter((c) => c.service === 'blob')).toHaveLength(0)
     expect(service.caches).toHaveLength(0)
     // From the tarball's arrival to the install's return: extraction plus the failed save.
-    const tarballServed = log.exchanges.find((e) => e.path === tarballPath(VERSION, 'linux-x64'))!.at
+    const tarballServed = sandbox.log.exchanges.find((e) => e.path === tarballPath(VERSION, 'linux-x64'))!.at
     expect(returned - tarballServed).toBeLessThan(1_000)
-    expect(stdout.lines().some((l) => l.startsWith('::warning'))).toBe(false)
+    expect(sandbox.stdout.lines().some((l) => l.startsWith('::warning'))).toBe(false)
   })
 })

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import nock from 'nock'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 import { installCodex, type InstallRequest, type InstalledCodex } from '../../../src/install/index.js'
 
 export const run = promisify(execFile)
@@ -251,4 +251,44 @@ export async function installSettled(request: InstallRequest): Promise<Omit<Inst
   const { cacheSaved, ...codex } = await installCodex(request)
   await cacheSaved
   return codex
+}
+
+export interface InstallSandbox {
+  /** This test's runner folders and environment. */
+  readonly runner: RunnerDirs & { restore(): Promise<void> }
+  /** The installer's output, printed only when the test fails. */
+  readonly stdout: ReturnType<typeof captureStdout>
+  /** Every HTTP exchange the test's interceptors answered. */
+  readonly log: HttpLog
+}
+
+/**
+ * The hooks every installer test file shares: a fresh fake runner, captured output and a real
+ * network that is closed (loopback too, unless `loopback`), and afterwards the checks that every
+ * interceptor was used and no request went unanswered.
+ */
+export function useInstallSandbox(options: { env?: () => Record<string, string>; loopback?: boolean } = {}): InstallSandbox {
+  const box = {} as { runner: InstallSandbox['runner']; stdout: InstallSandbox['stdout']; log: HttpLog; strays: ReturnType<typeof countUnmatched> }
+  beforeEach(async ({ onTestFailed }) => {
+    box.runner = await fakeRunner(options.env?.())
+    box.stdout = captureStdout()
+    onTestFailed(() => box.stdout.dump())
+    box.strays = countUnmatched()
+    box.log = new HttpLog()
+    nock.disableNetConnect()
+    if (options.loopback) nock.enableNetConnect((host: string) => host.startsWith('127.0.0.1:'))
+  })
+  afterEach(async () => {
+    box.stdout.restore()
+    const strayHosts = box.strays.hosts()
+    box.strays.stop()
+    const pending = nock.pendingMocks()
+    nock.cleanAll()
+    nock.enableNetConnect()
+    await box.runner.restore()
+    // An interceptor a test declared but never used, or a request none answered, is a test bug.
+    expect(pending).toEqual([])
+    expect(strayHosts).toEqual([])
+  })
+  return box
 }

@@ -2,10 +2,10 @@
 // binary name — checked both on the mapping and through a full install of a tarball shaped for
 // that platform. Unsupported platforms fail before any request with the list of supported ones.
 // First: nock must patch `http` before @actions/http-client (via src/install) imports it.
-import nock from 'nock'
+import 'nock'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { codexPlatform } from '../../../src/install/platform.js'
 import {
   DOC_PREFIX,
@@ -14,15 +14,14 @@ import {
   REGISTRY,
   VERSION,
   buildTarball,
-  captureStdout,
   countUnmatched,
-  fakeRunner,
   listTree,
   platformDocument,
   run,
   serve,
   tarballPath,
-  installSettled
+  installSettled,
+  useInstallSandbox
 } from './helpers.js'
 
 const PLATFORMS = [
@@ -36,30 +35,8 @@ const PLATFORMS = [
 
 const SUPPORTED = 'Supported: Linux/X64, Linux/ARM64, macOS/X64, macOS/ARM64, Windows/X64, Windows/ARM64.'
 
-let runner: Awaited<ReturnType<typeof fakeRunner>>
-let stdout: ReturnType<typeof captureStdout>
-/** Requests no interceptor answered: each one is a request the test did not plan for. */
-let strays: ReturnType<typeof countUnmatched>
+const sandbox = useInstallSandbox()
 
-beforeEach(async ({ onTestFailed }) => {
-  runner = await fakeRunner()
-  stdout = captureStdout()
-  onTestFailed(() => stdout.dump())
-  strays = countUnmatched()
-  nock.disableNetConnect()
-})
-
-afterEach(async () => {
-  stdout.restore()
-  const strayHosts = strays.hosts()
-  strays.stop()
-  const pending = nock.pendingMocks()
-  nock.cleanAll()
-  nock.enableNetConnect()
-  await runner.restore()
-  expect(pending).toEqual([])
-  expect(strayHosts).toEqual([])
-})
 
 describe('the platform mapping', () => {
   it.each(PLATFORMS)('RUNNER_OS=$os RUNNER_ARCH=$arch → $npm, $triple, $binaryName', ({ os, arch, npm, triple, binaryName, toolArch }) => {
@@ -89,7 +66,7 @@ describe('a full install per platform', () => {
     process.env.RUNNER_OS = os
     process.env.RUNNER_ARCH = arch
     const log = new HttpLog()
-    const tarball = await buildTarball(runner.root, { triple, binaryName })
+    const tarball = await buildTarball(sandbox.runner.root, { triple, binaryName })
     serve(log, REGISTRY, `${DOC_PREFIX}/${VERSION}-${npm}`, {
       status: 200,
       body: platformDocument(VERSION, npm, { integrity: tarball.integrity, tarball: `${REGISTRY}${tarballPath(VERSION, npm)}` })
@@ -98,7 +75,7 @@ describe('a full install per platform', () => {
 
     const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
-    const target = path.join(runner.toolCache, 'codex', VERSION, toolArch)
+    const target = path.join(sandbox.runner.toolCache, 'codex', VERSION, toolArch)
     expect(codex).toEqual({ binary: path.join(target, 'bin', binaryName), version: VERSION, source: 'registry' })
     expect(existsSync(`${target}.complete`)).toBe(true)
     expect(await listTree(path.join(target, 'codex-resources'))).toEqual(['bwrap'])
@@ -118,6 +95,6 @@ describe('a full install per platform', () => {
     } finally {
       unmatched.stop()
     }
-    expect(await listTree(runner.toolCache)).toEqual([])
+    expect(await listTree(sandbox.runner.toolCache)).toEqual([])
   })
 })

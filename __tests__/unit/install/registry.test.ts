@@ -6,18 +6,16 @@ import nock from 'nock'
 import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { InstallRequest } from '../../../src/install/index.js'
 import { IntegrityError } from '../../../src/install/integrity.js'
 import { DEFAULT_CODEX_VERSION, PINNED_INTEGRITY } from '../../../src/install/pinned.js'
 import {
   DOC_PREFIX,
   FAST_RETRY,
-  HttpLog,
   REGISTRY,
   VERSION,
   buildTarball,
-  captureStdout,
   countUnmatched,
   cutAfter,
   fakeRunner,
@@ -27,17 +25,14 @@ import {
   serve,
   tarballPath,
   type FakeTarball,
-  installSettled
+  installSettled,
+  useInstallSandbox
 } from './helpers.js'
 
 const TARBALL_URL = `${REGISTRY}${tarballPath(VERSION, 'linux-x64')}`
 const DOC_PATH = `${DOC_PREFIX}/${VERSION}-linux-x64`
 
-let runner: Awaited<ReturnType<typeof fakeRunner>>
-let stdout: ReturnType<typeof captureStdout>
-/** Requests no interceptor answered: each one is a request the test did not plan for. */
-let strays: ReturnType<typeof countUnmatched>
-let log: HttpLog
+const sandbox = useInstallSandbox()
 let good: FakeTarball
 let other: FakeTarball
 
@@ -51,8 +46,8 @@ const request = (overrides: Partial<InstallRequest> = {}): InstallRequest => ({
 
 /** The registry document for VERSION-linux-x64 vouching for `tarball`, and the tarball itself. */
 function serveRelease(tarball: FakeTarball, dist: Record<string, unknown> = { integrity: tarball.integrity, tarball: TARBALL_URL }) {
-  serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', dist) })
-  serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: tarball.bytes })
+  serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', dist) })
+  serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: tarball.bytes })
 }
 
 beforeAll(async () => {
@@ -66,34 +61,13 @@ beforeAll(async () => {
   expect(good.integrity).not.toBe(other.integrity)
 })
 
-beforeEach(async ({ onTestFailed }) => {
-  runner = await fakeRunner()
-  stdout = captureStdout()
-  onTestFailed(() => stdout.dump())
-  strays = countUnmatched()
-  log = new HttpLog()
-  nock.disableNetConnect()
-})
-
-afterEach(async () => {
-  stdout.restore()
-  const strayHosts = strays.hosts()
-  strays.stop()
-  const pending = nock.pendingMocks()
-  nock.cleanAll()
-  nock.enableNetConnect()
-  await runner.restore()
-  // An interceptor a test declared but never used is a test bug unless the test said so.
-  expect(pending).toEqual([])
-  expect(strayHosts).toEqual([])
-})
 
 /** Checks that nothing unverified is left behind: no tool-cache entry, no tarball in RUNNER_TEMP or ~/.cache. */
 async function expectNothingInstalled(): Promise<void> {
-  const toolCacheEntries = await listTree(runner.toolCache)
+  const toolCacheEntries = await listTree(sandbox.runner.toolCache)
   expect(toolCacheEntries.filter((e) => /x64|\.complete$/.test(e))).toEqual([])
-  expect(await listTree(runner.temp)).toEqual([])
-  expect((await listTree(path.join(runner.home, '.cache'))).filter((e) => e.endsWith('.tgz'))).toEqual([])
+  expect(await listTree(sandbox.runner.temp)).toEqual([])
+  expect((await listTree(path.join(sandbox.runner.home, '.cache'))).filter((e) => e.endsWith('.tgz'))).toEqual([])
 }
 
 describe('install from the registry document path', () => {
@@ -102,7 +76,7 @@ describe('install from the registry document path', () => {
 
     const codex = await installSettled(request())
 
-    const target = path.join(runner.toolCache, 'codex', VERSION, 'x64')
+    const target = path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64')
     expect(codex).toEqual({ binary: path.join(target, 'bin', 'codex'), version: VERSION, source: 'registry' })
     const { stdout: banner } = await run(codex.binary, ['--version'])
     expect(banner.trim()).toBe(`codex-cli ${VERSION}`)
@@ -119,13 +93,13 @@ describe('install from the registry document path', () => {
     ])
     expect((await readFile(path.join(target, 'codex-path', 'rg'))).equals(good.rg)).toBe(true)
     // No staging folder, no leftover tarball.
-    expect(await listTree(path.join(runner.toolCache, 'codex', VERSION))).toEqual(expect.arrayContaining(['x64', 'x64.complete']))
-    expect((await listTree(path.join(runner.toolCache, 'codex', VERSION))).filter((e) => !e.startsWith('x64'))).toEqual([])
-    expect(await listTree(runner.temp)).toEqual([])
+    expect(await listTree(path.join(sandbox.runner.toolCache, 'codex', VERSION))).toEqual(expect.arrayContaining(['x64', 'x64.complete']))
+    expect((await listTree(path.join(sandbox.runner.toolCache, 'codex', VERSION))).filter((e) => !e.startsWith('x64'))).toEqual([])
+    expect(await listTree(sandbox.runner.temp)).toEqual([])
     // The bin folder is on PATH for later steps and for this process.
-    expect(await readFile(runner.githubPath, 'utf8')).toContain(path.join(target, 'bin'))
+    expect(await readFile(sandbox.runner.githubPath, 'utf8')).toContain(path.join(target, 'bin'))
     expect(process.env.PATH?.split(path.delimiter)[0]).toBe(path.join(target, 'bin'))
-    expect(log.exchanges.map((e) => e.path)).toEqual([DOC_PATH, tarballPath(VERSION, 'linux-x64')])
+    expect(sandbox.log.exchanges.map((e) => e.path)).toEqual([DOC_PATH, tarballPath(VERSION, 'linux-x64')])
   })
 
   it('warm install: the tool cache answers with no HTTP request at all', async () => {
@@ -143,7 +117,7 @@ describe('install from the registry document path', () => {
     } finally {
       unmatched.stop()
     }
-    expect(log.exchanges).toHaveLength(2)
+    expect(sandbox.log.exchanges).toHaveLength(2)
     const { stdout: banner } = await run(first.binary, ['--version'])
     expect(banner.trim()).toBe(`codex-cli ${VERSION}`)
   })
@@ -151,7 +125,7 @@ describe('install from the registry document path', () => {
   it('a tool-cache folder without its .complete marker is not trusted: it is installed again', async () => {
     serveRelease(good)
     await installSettled(request())
-    const target = path.join(runner.toolCache, 'codex', VERSION, 'x64')
+    const target = path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64')
     await rm(`${target}.complete`)
     serveRelease(good)
 
@@ -159,28 +133,28 @@ describe('install from the registry document path', () => {
 
     expect(again.source).toBe('registry')
     expect(existsSync(`${target}.complete`)).toBe(true)
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
   })
 })
 
 describe('download faults', () => {
   it('a transfer broken mid-way (reset after part of the body) is retried and then installs', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [cutAfter(good.bytes, Math.floor(good.bytes.length / 2)), { status: 200, body: good.bytes }])
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [cutAfter(good.bytes, Math.floor(good.bytes.length / 2)), { status: 200, body: good.bytes }])
 
     const codex = await installSettled(request())
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
-    expect(log.count(DOC_PATH)).toBe(1)
-    expect(stdout.lines().some((l) => l.includes(`Download of ${TARBALL_URL} failed`) && l.includes('attempt 2 of 4'))).toBe(true)
-    expect(await listTree(runner.temp)).toEqual([])
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
+    expect(sandbox.log.count(DOC_PATH)).toBe(1)
+    expect(sandbox.stdout.lines().some((l) => l.includes(`Download of ${TARBALL_URL} failed`) && l.includes('attempt 2 of 4'))).toBe(true)
+    expect(await listTree(sandbox.runner.temp)).toEqual([])
   })
 
   it('a transfer that ends early (short of its Content-Length) is retried and then installs', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [
       { status: 200, body: good.bytes.subarray(0, 100), headers: { 'content-length': String(good.bytes.length) } },
       { status: 200, body: good.bytes }
     ])
@@ -189,49 +163,49 @@ describe('download faults', () => {
 
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
   })
 
   it('5xx then success: retried once, installed', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [{ status: 503, body: 'busy' }, { status: 200, body: good.bytes }])
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), [{ status: 503, body: 'busy' }, { status: 200, body: good.bytes }])
 
     const codex = await installSettled(request())
 
     expect(codex.source).toBe('registry')
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
-    expect(stdout.lines().some((l) => l.includes('HTTP 503'))).toBe(true)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
+    expect(sandbox.stdout.lines().some((l) => l.includes('HTTP 503'))).toBe(true)
   })
 
   it('a 5xx that persists stops after the configured attempts, with nothing installed', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), Array.from({ length: 3 }, () => ({ status: 502, body: 'bad gateway' })))
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), Array.from({ length: 3 }, () => ({ status: 502, body: 'bad gateway' })))
 
     await expect(installSettled(request({ retry: { attempts: 3, firstBackoffMs: 5 } }))).rejects.toThrow(`${TARBALL_URL} answered HTTP 502`)
 
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(3)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(3)
     await expectNothingInstalled()
   })
 
   it('an unpublished platform (registry document 404) names the version and platform, one request, no retry', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 404, body: { error: 'Not found' } })
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 404, body: { error: 'Not found' } })
 
     const failure = await installSettled(request()).catch((error: Error) => error)
 
     expect(failure).toBeInstanceOf(Error)
     expect((failure as Error).message).toContain(`@openai/codex@${VERSION}-linux-x64`)
     expect((failure as Error).message).toContain('not published')
-    expect(log.exchanges).toHaveLength(1)
+    expect(sandbox.log.exchanges).toHaveLength(1)
     await expectNothingInstalled()
   })
 
   it('a tarball answering 404 is not retried and names the tarball', async () => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 404, body: 'Not found' })
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 404, body: 'Not found' })
 
     await expect(installSettled(request())).rejects.toThrow(`codex-${VERSION}-linux-x64.tgz answered HTTP 404`)
 
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
     await expectNothingInstalled()
   })
 })
@@ -239,7 +213,7 @@ describe('download faults', () => {
 describe('integrity', () => {
   it('a pinned version is checked against the integrity table, not the registry; a mismatch is refused and nothing is kept', async () => {
     const expected = PINNED_INTEGRITY[DEFAULT_CODEX_VERSION]!['linux-x64']!
-    serve(log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
+    serve(sandbox.log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
     const failure = await installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION })).catch((error: Error) => error)
 
@@ -249,16 +223,16 @@ describe('integrity', () => {
     expect(message).toContain(good.integrity)
     expect(message).toContain('integrity table')
     // The table path never asks the registry what the hash should be.
-    expect(log.exchanges.map((e) => e.path)).toEqual([tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')])
+    expect(sandbox.log.exchanges.map((e) => e.path)).toEqual([tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')])
     await expectNothingInstalled()
   })
 
   it('with cache: true (and no cache service) a refused tarball is not left under ~/.cache either', async () => {
-    serve(log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
+    serve(sandbox.log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
     await expect(installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION, cache: true }))).rejects.toBeInstanceOf(IntegrityError)
 
-    expect(await listTree(path.join(runner.home, '.cache', 'codex-action'))).toEqual([])
+    expect(await listTree(path.join(sandbox.runner.home, '.cache', 'codex-action'))).toEqual([])
     await expectNothingInstalled()
   })
 
@@ -280,61 +254,61 @@ describe('integrity', () => {
     ['a sha1 integrity only', { integrity: 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=', tarball: TARBALL_URL }],
     ['a non-string integrity', { integrity: { sha512: 'x' }, tarball: TARBALL_URL }]
   ])('a registry document with %s is refused before any download', async (_label, dist) => {
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', dist) })
-    const tarball = serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes })
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', dist) })
+    const tarball = serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 
     await expect(installSettled(request())).rejects.toThrow(`publishes no sha512 integrity for @openai/codex@${VERSION}-linux-x64`)
 
-    expect(log.count(tarballPath(VERSION, 'linux-x64'))).toBe(0)
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(0)
     expect(tarball.isDone()).toBe(false)
     nock.cleanAll()
     await expectNothingInstalled()
   })
 
   it('a verified tarball that lacks the platform vendor tree fails to unpack and leaves nothing behind', async () => {
-    const wrongPlatform = await buildTarball(runner.root, { triple: 'aarch64-unknown-linux-musl' })
+    const wrongPlatform = await buildTarball(sandbox.runner.root, { triple: 'aarch64-unknown-linux-musl' })
     serveRelease(wrongPlatform)
 
     await expect(installSettled(request({ cache: true }))).rejects.toThrow(`Could not unpack the Codex ${VERSION} tarball`)
 
-    const versionRoot = path.join(runner.toolCache, 'codex', VERSION)
+    const versionRoot = path.join(sandbox.runner.toolCache, 'codex', VERSION)
     expect(await listTree(versionRoot)).toEqual([])
-    expect(await listTree(runner.temp)).toEqual([])
-    expect(await listTree(path.join(runner.home, '.cache', 'codex-action'))).toEqual([])
+    expect(await listTree(sandbox.runner.temp)).toEqual([])
+    expect(await listTree(path.join(sandbox.runner.home, '.cache', 'codex-action'))).toEqual([])
   })
 })
 
 describe("'latest'", () => {
   it("resolves through /@openai%2fcodex/latest, then installs that version from its document", async () => {
-    serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: VERSION } })
+    serve(sandbox.log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: VERSION } })
     serveRelease(good)
 
     const codex = await installSettled(request({ codexVersion: 'latest' }))
 
-    expect(codex).toEqual({ binary: path.join(runner.toolCache, 'codex', VERSION, 'x64', 'bin', 'codex'), version: VERSION, source: 'registry' })
-    expect(log.exchanges.map((e) => e.path)).toEqual([`${DOC_PREFIX}/latest`, DOC_PATH, tarballPath(VERSION, 'linux-x64')])
-    expect(log.exchanges[0]!.headers.accept).toBe('application/json')
+    expect(codex).toEqual({ binary: path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64', 'bin', 'codex'), version: VERSION, source: 'registry' })
+    expect(sandbox.log.exchanges.map((e) => e.path)).toEqual([`${DOC_PREFIX}/latest`, DOC_PATH, tarballPath(VERSION, 'linux-x64')])
+    expect(sandbox.log.exchanges[0]!.headers.accept).toBe('application/json')
   })
 
   it("a 'latest' older than 0.39.0 is refused before anything is downloaded", async () => {
-    serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: '0.38.0' } })
+    serve(sandbox.log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version: '0.38.0' } })
 
     await expect(installSettled(request({ codexVersion: 'latest' }))).rejects.toThrow(
       `'latest' on ${REGISTRY} is Codex 0.38.0, older than 0.39.0; refusing it.`
     )
-    expect(log.exchanges).toHaveLength(1)
+    expect(sandbox.log.exchanges).toHaveLength(1)
     await expectNothingInstalled()
   })
 
   it.each(['banana', '1.0', '1.0.0/../../../../escape', ''])("a 'latest' that is not an exact version (%j) is refused", async (version) => {
-    serve(log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version } })
+    serve(sandbox.log, REGISTRY, `${DOC_PREFIX}/latest`, { status: 200, body: { name: '@openai/codex', version } })
 
     const failure = await installSettled(request({ codexVersion: 'latest' })).catch((error: Error) => error)
     expect((failure as Error).message).toContain(`'latest' on ${REGISTRY} is`)
     expect((failure as Error).message).toContain('not an exact version')
 
-    expect(log.exchanges).toHaveLength(1)
-    expect(await listTree(runner.toolCache)).toEqual([])
+    expect(sandbox.log.exchanges).toHaveLength(1)
+    expect(await listTree(sandbox.runner.toolCache)).toEqual([])
   })
 })
 
@@ -346,89 +320,89 @@ describe('registry token and mirrors', () => {
 
     await installSettled(request({ npmRegistryToken: TOKEN }))
 
-    expect(log.exchanges).toHaveLength(2)
-    for (const exchange of log.exchanges) expect(exchange.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(sandbox.log.exchanges).toHaveLength(2)
+    for (const exchange of sandbox.log.exchanges) expect(exchange.headers.authorization).toBe(`Bearer ${TOKEN}`)
   })
 
   it('does not send the token when the document points the tarball at another host', async () => {
     const cdn = 'https://cdn.example.com'
-    serve(log, REGISTRY, DOC_PATH, {
+    serve(sandbox.log, REGISTRY, DOC_PATH, {
       status: 200,
       body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: `${cdn}/blobs/codex-${VERSION}-linux-x64.tgz` })
     })
-    serve(log, cdn, `/blobs/codex-${VERSION}-linux-x64.tgz`, { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
+    serve(sandbox.log, cdn, `/blobs/codex-${VERSION}-linux-x64.tgz`, { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
     const codex = await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(codex.source).toBe('registry')
-    expect(log.to(REGISTRY)[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
-    expect(log.to(cdn)).toHaveLength(1)
-    expect(log.to(cdn)[0]!.headers.authorization).toBeUndefined()
+    expect(sandbox.log.to(REGISTRY)[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(sandbox.log.to(cdn)).toHaveLength(1)
+    expect(sandbox.log.to(cdn)[0]!.headers.authorization).toBeUndefined()
   })
 
   it('does not send the token to a host that merely starts with the registry URL', async () => {
     const lookalike = 'https://registry.npmjs.org.evil.example'
-    serve(log, REGISTRY, DOC_PATH, {
+    serve(sandbox.log, REGISTRY, DOC_PATH, {
       status: 200,
       body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: `${lookalike}${tarballPath(VERSION, 'linux-x64')}` })
     })
-    serve(log, lookalike, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
+    serve(sandbox.log, lookalike, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
     await installSettled(request({ npmRegistryToken: TOKEN }))
 
-    expect(log.to(lookalike)).toHaveLength(1)
-    expect(log.to(lookalike)[0]!.headers.authorization).toBeUndefined()
+    expect(sandbox.log.to(lookalike)).toHaveLength(1)
+    expect(sandbox.log.to(lookalike)[0]!.headers.authorization).toBeUndefined()
   })
 
   it('drops the token when the registry redirects the tarball to another host', async () => {
     const cdn = 'https://cdn.example.com'
-    serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
-    serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 302, headers: { location: `${cdn}/signed/codex.tgz?sig=abc` } })
-    serve(log, cdn, '/signed/codex.tgz?sig=abc', { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 302, headers: { location: `${cdn}/signed/codex.tgz?sig=abc` } })
+    serve(sandbox.log, cdn, '/signed/codex.tgz?sig=abc', { status: 200, body: good.bytes }, { badheaders: ['authorization'] })
 
     const codex = await installSettled(request({ npmRegistryToken: TOKEN }))
 
     expect(codex.source).toBe('registry')
-    expect(log.to(REGISTRY).map((e) => e.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`])
-    expect(log.to(cdn)).toHaveLength(1)
-    expect(log.to(cdn)[0]!.headers.authorization).toBeUndefined()
+    expect(sandbox.log.to(REGISTRY).map((e) => e.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`])
+    expect(sandbox.log.to(cdn)).toHaveLength(1)
+    expect(sandbox.log.to(cdn)[0]!.headers.authorization).toBeUndefined()
   })
 
   it('a mirror with a path prefix: latest, document and default tarball URL are built under the prefix, token sent to each', async () => {
     const mirror = 'https://mirror.example.com'
     const prefix = '/npm/proxy'
-    serve(log, mirror, `${prefix}${DOC_PREFIX}/latest`, { status: 200, body: { version: VERSION } })
+    serve(sandbox.log, mirror, `${prefix}${DOC_PREFIX}/latest`, { status: 200, body: { version: VERSION } })
     // No dist.tarball: the installer builds the URL itself, under the prefix.
-    serve(log, mirror, `${prefix}${DOC_PATH}`, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity }) })
-    serve(log, mirror, `${prefix}${tarballPath(VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
+    serve(sandbox.log, mirror, `${prefix}${DOC_PATH}`, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity }) })
+    serve(sandbox.log, mirror, `${prefix}${tarballPath(VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
 
     const codex = await installSettled(request({ codexVersion: 'latest', npmRegistry: `${mirror}${prefix}/`, npmRegistryToken: TOKEN }))
 
     expect(codex).toMatchObject({ version: VERSION, source: 'registry' })
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
-    expect(log.exchanges.map((e) => `${e.origin}${e.path}`)).toEqual([
+    expect(sandbox.log.exchanges.map((e) => `${e.origin}${e.path}`)).toEqual([
       `${mirror}${prefix}${DOC_PREFIX}/latest`,
       `${mirror}${prefix}${DOC_PATH}`,
       `${mirror}${prefix}${tarballPath(VERSION, 'linux-x64')}`
     ])
-    for (const exchange of log.exchanges) expect(exchange.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    for (const exchange of sandbox.log.exchanges) expect(exchange.headers.authorization).toBe(`Bearer ${TOKEN}`)
   })
 
   it('a mirror with a path prefix serves the pinned version from the table path under the prefix', async () => {
     const mirror = 'https://mirror.example.com'
-    serve(log, mirror, `/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
+    serve(sandbox.log, mirror, `/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`, { status: 200, body: good.bytes })
 
     // The fake bytes cannot match the real table, so the install is refused — after asking the right URL.
     await expect(installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION, npmRegistry: `${mirror}/npm/proxy/` }))).rejects.toBeInstanceOf(
       IntegrityError
     )
-    expect(log.exchanges.map((e) => `${e.origin}${e.path}`)).toEqual([`${mirror}/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`])
-    expect(log.exchanges[0]!.headers.authorization).toBeUndefined()
+    expect(sandbox.log.exchanges.map((e) => `${e.origin}${e.path}`)).toEqual([`${mirror}/npm/proxy${tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')}`])
+    expect(sandbox.log.exchanges[0]!.headers.authorization).toBeUndefined()
   })
 
   it('without a token no authorization header is sent anywhere', async () => {
     serveRelease(good)
     await installSettled(request())
-    expect(log.exchanges.map((e) => e.headers.authorization)).toEqual([undefined, undefined])
+    expect(sandbox.log.exchanges.map((e) => e.headers.authorization)).toEqual([undefined, undefined])
   })
 })

@@ -2,11 +2,11 @@
 // (/-/npm/v1/keys), the installer verifies the ECDSA signature over `<name>@<version>:<integrity>`
 // before trusting that integrity. Keys and signatures here are made by the test, served by nock.
 // First: nock must patch `http` before @actions/http-client (via src/install) imports it.
-import nock from 'nock'
+import 'nock'
 import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { SignatureError, verifyRegistrySignature } from '../../../src/install/signatures.js'
-import { DOC_PREFIX, FAST_RETRY, HttpLog, REGISTRY, VERSION, buildTarball, captureStdout, fakeRunner, listTree, platformDocument, serve, tarballPath, type FakeTarball, installSettled } from './helpers.js'
+import { DOC_PREFIX, FAST_RETRY, REGISTRY, VERSION, buildTarball, fakeRunner, listTree, platformDocument, serve, tarballPath, type FakeTarball, installSettled, useInstallSandbox } from './helpers.js'
 
 const SPEC = `@openai/codex@${VERSION}-linux-x64`
 const DOC_PATH = `${DOC_PREFIX}/${VERSION}-linux-x64`
@@ -31,9 +31,7 @@ function sign(key: SigningKey, message: string): { keyid: string; sig: string } 
 let registryKey: SigningKey
 let strangerKey: SigningKey
 let good: FakeTarball
-let runner: Awaited<ReturnType<typeof fakeRunner>>
-let stdout: ReturnType<typeof captureStdout>
-let log: HttpLog
+const sandbox = useInstallSandbox()
 
 beforeAll(async () => {
   registryKey = signingKey('SHA256:registry-key-for-tests')
@@ -46,27 +44,11 @@ beforeAll(async () => {
   }
 })
 
-beforeEach(async ({ onTestFailed }) => {
-  runner = await fakeRunner()
-  stdout = captureStdout()
-  onTestFailed(() => stdout.dump())
-  log = new HttpLog()
-  nock.disableNetConnect()
-})
-
-afterEach(async () => {
-  stdout.restore()
-  const pending = nock.pendingMocks()
-  nock.cleanAll()
-  nock.enableNetConnect()
-  await runner.restore()
-  expect(pending).toEqual([])
-})
 
 function serveSigned(signatures: { keyid: string; sig: string }[], keys: unknown[] | 'none', withTarball: boolean): void {
-  serve(log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL, signatures }) })
-  serve(log, REGISTRY, '/-/npm/v1/keys', keys === 'none' ? { status: 404, body: { error: 'Not found' } } : { status: 200, body: { keys } })
-  if (withTarball) serve(log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes })
+  serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL, signatures }) })
+  serve(sandbox.log, REGISTRY, '/-/npm/v1/keys', keys === 'none' ? { status: 404, body: { error: 'Not found' } } : { status: 200, body: { keys } })
+  if (withTarball) serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), { status: 200, body: good.bytes })
 }
 
 describe('registry signatures on the registry document path', () => {
@@ -76,15 +58,15 @@ describe('registry signatures on the registry document path', () => {
     const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     expect(codex.source).toBe('registry')
-    expect(stdout.lines().join('\n')).toContain(`signed with its key ${registryKey.keyid}`)
+    expect(sandbox.stdout.lines().join('\n')).toContain(`signed with its key ${registryKey.keyid}`)
   })
 
   it('refuses a signature over another integrity, before downloading anything', async () => {
     serveSigned([sign(registryKey, `${SPEC}:sha512-${Buffer.alloc(64).toString('base64')}`)], [registryKey.published], false)
 
     await expect(installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })).rejects.toThrow(/no valid registry signature.*does not match/)
-    expect(log.exchanges.some((exchange) => exchange.path.endsWith('.tgz'))).toBe(false)
-    expect((await listTree(runner.toolCache)).filter((entry) => entry.includes(VERSION))).toEqual([])
+    expect(sandbox.log.exchanges.some((exchange) => exchange.path.endsWith('.tgz'))).toBe(false)
+    expect((await listTree(sandbox.runner.toolCache)).filter((entry) => entry.includes(VERSION))).toEqual([])
   })
 
   it('refuses a signature by a key the registry does not publish', async () => {
@@ -101,7 +83,7 @@ describe('registry signatures on the registry document path', () => {
     const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     expect(codex.source).toBe('registry')
-    expect(stdout.lines().join('\n')).toMatch(/::warning::.*publishes no public keys/)
+    expect(sandbox.stdout.lines().join('\n')).toMatch(/::warning::.*publishes no public keys/)
   })
 })
 
