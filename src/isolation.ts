@@ -37,9 +37,10 @@ export interface AgentIdentity {
 }
 
 interface Privilege {
+  /** True when the action itself is root; otherwise it goes through passwordless sudo. */
+  isRoot: boolean
   /** Runs a command as root: directly when the action is root, through passwordless sudo otherwise. */
   asRoot(command: string, args: string[]): Promise<void>
-  prefix: string[]
 }
 
 export async function chooseIdentity(isolation: Isolation, runId: string): Promise<AgentIdentity> {
@@ -80,11 +81,11 @@ function userExists(userName: string): boolean {
 
 async function findPrivilege(): Promise<Privilege | undefined> {
   if (process.getuid?.() === 0) {
-    return { prefix: [], asRoot: async (command, args) => void (await run(command, args)) }
+    return { isRoot: true, asRoot: async (command, args) => void (await run(command, args)) }
   }
   try {
     await run('sudo', ['-n', 'true'])
-    return { prefix: ['sudo', '-n'], asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) }
+    return { isRoot: false, asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) }
   } catch {
     return undefined
   }
@@ -119,7 +120,7 @@ function agentUserIdentity(privilege: Privilege, userName: string, lent: string[
   const gid = Number(execFileSync('id', ['-g', userName]).toString().trim())
   const runnerUid = process.getuid?.() ?? 0
   const runnerGid = process.getgid?.() ?? 0
-  const isRoot = privilege.prefix.length === 0
+  const { isRoot } = privilege
 
   return {
     mode: 'user',
@@ -180,7 +181,7 @@ async function openPathTo(directory: string, privilege: Privilege): Promise<void
   for (const ancestor of ancestors) {
     const mode = (await stat(ancestor)).mode
     if ((mode & 0o001) === 0) {
-      if (privilege.prefix.length === 0) await chmod(ancestor, (mode & 0o7777) | 0o001)
+      if (privilege.isRoot) await chmod(ancestor, (mode & 0o7777) | 0o001)
       else await privilege.asRoot('chmod', ['o+x', ancestor])
     }
   }

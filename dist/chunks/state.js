@@ -30983,11 +30983,11 @@ function userExists(userName) {
 }
 async function findPrivilege() {
     if (process.getuid?.() === 0) {
-        return { prefix: [], asRoot: async (command, args) => void (await run(command, args)) };
+        return { isRoot: true, asRoot: async (command, args) => void (await run(command, args)) };
     }
     try {
         await run('sudo', ['-n', 'true']);
-        return { prefix: ['sudo', '-n'], asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) };
+        return { isRoot: false, asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) };
     }
     catch {
         return undefined;
@@ -31019,7 +31019,7 @@ function agentUserIdentity(privilege, userName, lent) {
     const gid = Number(execFileSync('id', ['-g', userName]).toString().trim());
     const runnerUid = process.getuid?.() ?? 0;
     const runnerGid = process.getgid?.() ?? 0;
-    const isRoot = privilege.prefix.length === 0;
+    const { isRoot } = privilege;
     return {
         mode: 'user',
         reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
@@ -31086,7 +31086,7 @@ async function openPathTo(directory, privilege) {
     for (const ancestor of ancestors) {
         const mode = (await stat$1(ancestor)).mode;
         if ((mode & 0o001) === 0) {
-            if (privilege.prefix.length === 0)
+            if (privilege.isRoot)
                 await chmod$1(ancestor, (mode & 0o7777) | 0o001);
             else
                 await privilege.asRoot('chmod', ['o+x', ancestor]);
