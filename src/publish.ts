@@ -66,6 +66,8 @@ function runRecord(report: Report): Record<string, unknown> {
     actionDurationMs: Date.now() - report.clock.startedAt.getTime(),
     stageMs: report.clock.milliseconds,
     usage: report.usage,
+    // Codex's own count from its turn.completed events, beside the proxy's; they differ when requests were retried.
+    usageReportedByCodex: report.outcome.events.usage,
     changedFiles: changes.changedFiles,
     patchRedacted: changes.redacted
   }

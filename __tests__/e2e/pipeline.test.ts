@@ -62,7 +62,11 @@ describe('a run that changes files', () => {
     expect(patch.equals(readFileSync(outputs['patch-path']))).toBe(true)
     const events = (artifact.files.get('events.jsonl') as Buffer).toString().trim().split('\n').map((line) => JSON.parse(line))
     expect(events.some((event) => event.type === 'turn.completed')).toBe(true)
-    expect(JSON.parse((artifact.files.get('run.json') as Buffer).toString()).conclusion).toBe('success')
+    const record = JSON.parse((artifact.files.get('run.json') as Buffer).toString())
+    expect(record.conclusion).toBe('success')
+    // The proxy counted every response; Codex's own events agree when nothing was retried.
+    expect(record.usage.input_tokens).toBeGreaterThan(0)
+    expect(record.usageReportedByCodex).toEqual({ input_tokens: record.usage.input_tokens, cached_input_tokens: record.usage.cached_input_tokens, output_tokens: record.usage.output_tokens })
 
     // The agent's tree, rebuilt from the patch on a fresh clone, is the same tree, bytes and modes.
     const agentTree = treeOf(repository)
