@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { installCodex } from '../src/install/index.js'
+import { installCodex, type InstalledCodex } from '../src/install/index.js'
 import { DEFAULT_CODEX_VERSION } from '../src/install/pinned.js'
 import { codexPlatform } from '../src/install/platform.js'
 import { TarballCache } from '../src/install/tarball-cache.js'
@@ -119,14 +119,7 @@ try {
     const dir = mkdtempSync(path.join(benchRoot, 'cold-'))
     const env = runnerDirs(dir)
     settleDisk()
-    const t0 = performance.now()
-    let elapsed = 0
-    const { value: codex, log } = await withEnv(env, async () => {
-      const installed = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false })
-      elapsed = performance.now() - t0
-      await installed.cacheSaved
-      return installed
-    })
+    const { codex, elapsed, log } = await timedInstall(env, false)
     expect(codex.source === 'registry', `cold install came from ${codex.source}, not the registry`)
     // installCodex times download + sha512 check itself (Date.now) and logs it; the rest is extraction.
     const download = /Downloaded \S+ in (\d+) ms; sha512 matches/.exec(log)?.[1]
@@ -142,14 +135,7 @@ try {
     const tarball = await withEnv(env, async () => new TarballCache(VERSION, platform.npm).file)
     rmSync(tarball.value, { force: true })
     settleDisk()
-    const t0 = performance.now()
-    let elapsed = 0
-    const { value: codex } = await withEnv(env, async () => {
-      const installed = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: true })
-      elapsed = performance.now() - t0
-      await installed.cacheSaved
-      return installed
-    })
+    const { codex, elapsed } = await timedInstall(env, true)
     expect(codex.source === 'actions-cache', `restore round came from ${codex.source}, not the Actions cache`)
     expect(results.caches.length === 1, `a restore round saved a new cache entry (${results.caches.length} entries)`)
     expect(!existsSync(tarball.value), 'the restored tarball was left behind')
@@ -160,14 +146,7 @@ try {
 
   async function warmRound(): Promise<void> {
     const env = { RUNNER_TOOL_CACHE: warmToolCache, RUNNER_TEMP: path.join(benchRoot, 'warm-temp'), HOME: path.join(benchRoot, 'warm-home') }
-    const t0 = performance.now()
-    let elapsed = 0
-    const { value: codex } = await withEnv(env, async () => {
-      const installed = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: true })
-      elapsed = performance.now() - t0
-      await installed.cacheSaved
-      return installed
-    })
+    const { codex, elapsed } = await timedInstall(env, true)
     expect(codex.source === 'tool-cache', `warm round came from ${codex.source}, not the tool cache`)
     samples.warm.push(elapsed)
   }
@@ -229,6 +208,22 @@ function runnerDirs(dir: string): Record<string, string> {
  * pipe them to its log, not a terminal); restores the environment afterwards, PATH included, since
  * core.addPath prepends to it. On failure the captured lines go to stderr.
  */
+/**
+ * One installCodex call in `env`, timed until it returns (the tool is usable then); its background
+ * cache save is awaited inside the same environment but not counted.
+ */
+async function timedInstall(env: Record<string, string>, cache: boolean): Promise<{ codex: InstalledCodex; elapsed: number; log: string }> {
+  const started = performance.now()
+  let elapsed = 0
+  const { value: codex, log } = await withEnv(env, async () => {
+    const installed = await installCodex({ codexVersion: VERSION, npmRegistry: REGISTRY, cache })
+    elapsed = performance.now() - started
+    await installed.cacheSaved
+    return installed
+  })
+  return { codex, elapsed, log }
+}
+
 async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<{ value: T; log: string }> {
   const saved = new Map<string, string | undefined>()
   for (const name of [...Object.keys(vars), 'PATH', 'GITHUB_PATH']) saved.set(name, process.env[name])
