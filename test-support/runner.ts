@@ -71,6 +71,8 @@ export interface ActionRun {
   workspace: string
   /** The INPUT_* values the action saw, keyed by input name. */
   inputs: Record<string, string>
+  /** What the action left mounted in the run's mount namespace after its last step. */
+  mountsLeft: string[]
 }
 
 export interface RunOptions {
@@ -101,6 +103,12 @@ export interface RunOptions {
    * workspace, runner temp and the file-command files are handed to that user first.
    */
   runAs?: { uid: number; gid: number; home: string }
+  /**
+   * Run both steps in one private mount namespace made for this run (default: when root), so
+   * whatever the action mounts never touches this machine; `mountsLeft` then lists what was still
+   * mounted there after the last step.
+   */
+  mountNamespace?: boolean
 }
 
 /* ------------------------------------------------------------------------- */
@@ -437,6 +445,8 @@ interface StepSpec {
   timeoutMs: number
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
   runAs?: { uid: number; gid: number }
+  /** A process holding the mount namespace the step runs in. */
+  namespaceHolder?: number
 }
 
 async function chownTree(root: string, uid: number, gid: number): Promise<void> {
@@ -462,12 +472,17 @@ async function runStep(spec: StepSpec): Promise<StepResult & { summary: string }
   const scanner = new CommandScanner()
   const started = performance.now()
 
-  const child = spawn(spec.nodeBinary, [spec.entry], {
+  // nsenter enters the namespace as root, then becomes the runner user and execs node in place (same pid).
+  const user = spec.runAs ? ['--setuid', String(spec.runAs.uid), '--setgid', String(spec.runAs.gid)] : []
+  const [file, args] = spec.namespaceHolder
+    ? ['nsenter', ['--target', String(spec.namespaceHolder), '--mount', ...user, '--', spec.nodeBinary, spec.entry]]
+    : [spec.nodeBinary, [spec.entry]]
+  const child = spawn(file, args, {
     cwd: spec.workspace,
     env,
     detached: false,
     stdio: ['pipe', 'pipe', 'pipe'],
-    ...(spec.runAs ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {})
+    ...(spec.runAs && !spec.namespaceHolder ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {})
   })
   child.stdin.on('error', () => {})
   child.stdin.end()
@@ -660,6 +675,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
 
   const nodeBinary = options.nodeBinary ?? process.execPath
   const timeoutMs = options.timeoutMs ?? 10 * 60_000
+  const holder = (options.mountNamespace ?? process.getuid?.() === 0) ? await holdMountNamespace() : undefined
+  try {
   const [main, mainSummary] = splitSummary(await runStep({
     stage: 'main',
     entry: path.join(actionDir, manifest.main),
@@ -669,7 +686,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     nodeBinary,
     timeoutMs,
     signalAfterMs: options.signalAfterMs,
-    runAs: options.runAs
+    runAs: options.runAs,
+    namespaceHolder: holder?.pid
   }))
 
   let post: StepResult | undefined
@@ -690,7 +708,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       workspace,
       nodeBinary,
       timeoutMs,
-      runAs: options.runAs
+      runAs: options.runAs,
+      namespaceHolder: holder?.pid
     }))
   }
 
@@ -701,6 +720,30 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     runnerTemp,
     toolCache,
     workspace,
-    inputs
+    inputs,
+    mountsLeft: holder ? await holder.mounts() : []
+  }
+  } finally {
+    holder?.release()
+  }
+}
+
+/** A sleeping process in a new private mount namespace; the namespace lives as long as it does. */
+async function holdMountNamespace(): Promise<{ pid: number; mounts(): Promise<string[]>; release(): void }> {
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' })
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', reject)
+  })
+  const pid = child.pid as number
+  const outside = await readFile('/proc/self/mountinfo', 'utf8')
+  // unshare execs sleep once the namespace is made: wait for that, so nsenter joins the new one.
+  for (let i = 0; i < 200 && (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 5))
+  const mountPoints = (table: string) => table.split('\n').map((line) => line.split(' ')[4]).filter(Boolean)
+  const before = new Set(mountPoints(outside))
+  return {
+    pid,
+    mounts: async () => mountPoints(await readFile(`/proc/${pid}/mountinfo`, 'utf8')).filter((point) => !before.has(point)),
+    release: () => child.kill('SIGKILL')
   }
 }
