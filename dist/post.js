@@ -1,11 +1,11 @@
-import { i as info, m as identityForCleanup, o as writeRepositoryConfig, p as loadRunState, w as warning } from './chunks/state.js';
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { z as cleanup, A as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:child_process';
+import 'node:fs/promises';
 import 'node:os';
 import 'node:path';
-import 'node:stream/promises';
 import 'node:util';
+import 'node:crypto';
+import 'node:fs';
 import 'os';
 import 'crypto';
 import 'fs';
@@ -38,27 +38,9 @@ import 'string_decoder';
 import 'child_process';
 import 'timers';
 
-/**
- * The post step, run whatever happened in main: stops what the agent left running, hands back what
- * it was lent, puts the repository config back, and removes every file that held a secret.
- * Idempotent: anything already gone is simply skipped.
- */
-async function cleanup(state) {
-    if (!state)
-        return info('Nothing to clean up: the main step did not get as far as preparing Codex.');
-    const identity = await identityForCleanup(state.isolation, state.agentUser, state.lent);
-    await identity.signalAll(undefined, 'SIGKILL');
-    await identity.handBack();
-    await identity.remove();
-    if (state.gitConfigFile && state.gitConfigBackup && existsSync(state.gitConfigBackup)) {
-        await writeRepositoryConfig(state.gitConfigFile, await readFile(state.gitConfigBackup));
-        info(`Put the repository config back at ${state.gitConfigFile}.`);
-    }
-    for (const secretBearing of [state.codexHome, state.agentHome, state.gitConfigBackup]) {
-        if (secretBearing)
-            await rm(secretBearing, { recursive: true, force: true });
-    }
-    info(`Removed CODEX_HOME (${state.codexHome}) and the agent's home; the patch and logs stay in ${state.runRoot}/output.`);
-}
-
-cleanup(loadRunState()).catch((error) => warning(`Cleanup was incomplete: ${error.message}`));
+cleanup(loadRunState())
+    .then((left) => {
+    if (!left.length)
+        info('The agent user, its folders and its processes are gone; the patch and logs stay in the run folder.');
+})
+    .catch((error) => warning(`Cleanup was incomplete: ${error.message}`));

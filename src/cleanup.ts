@@ -1,28 +1,24 @@
 import * as core from '@actions/core'
-import { existsSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
-import { writeRepositoryConfig } from './collect.js'
+import { restoreGitDir } from './git-dir.js'
 import { identityForCleanup } from './isolation.js'
+import { handBack, removeAgentFolders } from './lend.js'
 import type { RunState } from './state.js'
 
 /**
- * The post step, run whatever happened in main: stops what the agent left running, hands back what
- * it was lent, puts the repository config back, and removes every file that held a secret.
- * Idempotent: anything already gone is simply skipped.
+ * Ends the agent's time on the runner, whatever happened before: no process of the agent is left,
+ * the repository and the real git dir are back as the runner user's, and the agent's folders,
+ * user and leftovers are gone. Run at the end of main and again by the post step; anything already
+ * done is skipped. Returns what could not be removed.
  */
-export async function cleanup(state: RunState | undefined): Promise<void> {
-  if (!state) return core.info('Nothing to clean up: the main step did not get as far as preparing Codex.')
-  const identity = await identityForCleanup(state.isolation, state.agentUser, state.lent)
-  await identity.signalAll(undefined, 'SIGKILL')
-  await identity.handBack()
-  await identity.remove()
-
-  if (state.gitConfigFile && state.gitConfigBackup && existsSync(state.gitConfigBackup)) {
-    await writeRepositoryConfig(state.gitConfigFile, await readFile(state.gitConfigBackup))
-    core.info(`Put the repository config back at ${state.gitConfigFile}.`)
+export async function cleanup(state: RunState | undefined): Promise<string[]> {
+  if (!state) {
+    core.info('Nothing to clean up: the main step did not get as far as preparing Codex.')
+    return []
   }
-  for (const secretBearing of [state.codexHome, state.agentHome, state.gitConfigBackup]) {
-    if (secretBearing) await rm(secretBearing, { recursive: true, force: true })
-  }
-  core.info(`Removed CODEX_HOME (${state.codexHome}) and the agent's home; the patch and logs stay in ${state.runRoot}/output.`)
+  const identity = await identityForCleanup(state.isolation, state.agentUser)
+  await identity.stop()
+  if (identity.privilege && identity.uid !== undefined) await handBack(identity.privilege, identity.uid, state.folders, state.gitDirs?.top)
+  if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
+  await removeAgentFolders(identity.privilege, state.folders)
+  return identity.remove()
 }

@@ -1,33 +1,23 @@
 import * as core from '@actions/core'
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { stringify as stringifyToml } from 'smol-toml'
 import type { Settings } from './inputs.js'
 import type { AgentIdentity } from './isolation.js'
+import type { AgentFolders, AgentView } from './lend.js'
 
 export const PROVIDER_ID = 'codex-action'
 /** The variable that carries the model proxy's per-run token to Codex. Its name holds TOKEN, so Codex's default excludes keep it from the commands the agent runs. */
 export const MODEL_TOKEN_VARIABLE = 'CODEX_ACTION_MODEL_TOKEN'
 
-/** Where one run keeps its files, all under RUNNER_TEMP. */
-export interface RunDirectories {
-  /** The run's root: searchable (not listable) by the agent. */
-  root: string
-  /** The agent's CODEX_HOME; the agent owns it during the run. */
-  codexHome: string
-  /** The agent's HOME when it runs as its own user. */
-  agentHome: string
-  /** Logs and the patch; the runner user's alone, kept after the job step for later steps. */
-  output: string
-  /** The user's repository config while the agent runs without its credentials; the runner user's alone. */
-  gitConfigBackup: string
-}
-
 export interface AgentConfiguration {
-  directories: RunDirectories
+  /** Where the run's logs and patch go (the action's alone), and the agent's CODEX_HOME. */
+  directories: { output: string; codexHome: string }
   configPath: string
   /** Codex's whole environment: built from an allow-list, never copied from the runner's. */
   env: Record<string, string>
+  /** Where Codex runs, as the agent sees the repository. */
+  workingDirectory: string
   /** The file Codex writes its final message to (agent-writable, so inside CODEX_HOME). */
   lastMessageFile: string
 }
@@ -71,30 +61,20 @@ const CONTROLLED_KEYS = [
   'check_for_update_on_startup'
 ]
 
+/** Writes Codex's config.toml into the agent's CODEX_HOME and builds the environment Codex starts with. */
 export async function configureCodex(
   settings: Settings,
   endpoint: ModelEndpoint,
-  identity: AgentIdentity,
-  runnerTemp: string,
-  runId: string,
+  identity: Pick<AgentIdentity, 'mode' | 'userName'>,
+  folders: Pick<AgentFolders, 'home' | 'codexHome'>,
+  view: AgentView,
+  output: string,
   env: NodeJS.ProcessEnv = process.env
 ): Promise<AgentConfiguration> {
-  const directories = runDirectories(runnerTemp, runId)
-  await mkdir(directories.root, { recursive: true })
-  await chmod(directories.root, 0o711)
-  for (const directory of [directories.codexHome, directories.agentHome, directories.output]) {
-    await mkdir(directory, { recursive: true, mode: 0o700 })
-  }
-
   const passthrough = passthroughValues(settings.envPassthrough, env)
   const config = buildConfig(settings, endpoint, passthrough)
-  const configPath = path.join(directories.codexHome, 'config.toml')
-  await writeFile(configPath, stringifyToml(config) + '\n', { mode: 0o600 })
-
-  if (identity.mode === 'user') {
-    await identity.lend(directories.codexHome)
-    await identity.lend(directories.agentHome)
-  }
+  const configPath = path.join(folders.codexHome, 'config.toml')
+  await writeFile(configPath, stringifyToml(config) + '\n', { mode: 0o600, flag: 'wx' })
 
   const agentEnv: Record<string, string> = {}
   for (const name of ALLOWED_VARIABLES) if (env[name] !== undefined) agentEnv[name] = env[name] as string
@@ -105,26 +85,18 @@ export async function configureCodex(
     if (value && !/^(?:[^/]*:\/\/)?[^/]*@/.test(value)) agentEnv[name] = value
   }
   Object.assign(agentEnv, passthrough)
-  agentEnv.HOME = identity.mode === 'user' ? directories.agentHome : (env.HOME ?? directories.agentHome)
+  // The agent sees the workspace where it was lent; a workspace that was not lent is not named at all.
+  delete agentEnv.GITHUB_WORKSPACE
+  if (view.workspace) agentEnv.GITHUB_WORKSPACE = view.workspace
+  agentEnv.HOME = identity.mode === 'user' ? folders.home : (env.HOME ?? folders.home)
   if (identity.userName) {
     agentEnv.USER = identity.userName
     agentEnv.LOGNAME = identity.userName
   }
-  agentEnv.CODEX_HOME = directories.codexHome
+  agentEnv.CODEX_HOME = folders.codexHome
   agentEnv[MODEL_TOKEN_VARIABLE] = endpoint.clientToken
 
-  return { directories, configPath, env: agentEnv, lastMessageFile: path.join(directories.codexHome, 'last-message.md') }
-}
-
-export function runDirectories(runnerTemp: string, runId: string): RunDirectories {
-  const root = path.join(runnerTemp, `codex-action-${runId}`)
-  return {
-    root,
-    codexHome: path.join(root, 'codex-home'),
-    agentHome: path.join(root, 'agent-home'),
-    output: path.join(root, 'output'),
-    gitConfigBackup: path.join(root, 'git-config.backup')
-  }
+  return { directories: { output, codexHome: folders.codexHome }, configPath, env: agentEnv, workingDirectory: view.workingDirectory, lastMessageFile: path.join(folders.codexHome, 'last-message.md') }
 }
 
 function passthroughValues(names: string[], env: NodeJS.ProcessEnv): Record<string, string> {

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { execFile, execFileSync, type SpawnOptions } from 'node:child_process'
+import { randomInt } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, readdir, readFile, stat } from 'node:fs/promises'
+import { appendFile, readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { Isolation } from './inputs.js'
@@ -10,8 +11,15 @@ const run = promisify(execFile)
 
 /** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
 export const AGENT_USER_PREFIX = 'codex-agent-'
+// Agent uids are drawn here, far from login users (1000+) and the system range, and never reused within a job.
+const AGENT_UID_RANGE = { min: 1_000_000, max: 1_999_999 }
+// Where the agent's own folders live: outside the runner's home and RUNNER_TEMP, so it needs no path through them.
+export const AGENT_ROOT_BASE = '/var/lib/codex-action'
+// World-writable places where a process of the agent can leave files behind after it is gone.
+const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/var/spool/cron', '/var/mail']
+const STOP_ROUNDS = 50
 
-/** Who the agent runs as, and how to start, stop and hand back what it was lent. */
+/** Who the agent runs as, and how to start and stop it. */
 export interface AgentIdentity {
   mode: 'user' | 'none'
   /** Why this mode, in one line, for the log and the summary. */
@@ -20,30 +28,26 @@ export interface AgentIdentity {
   userName?: string
   uid?: number
   gid?: number
+  /** Runs commands as root, in mode `user` (the action is root or has passwordless sudo). */
+  privilege?: Privilege
   /** How to spawn a program as the agent with exactly `env` as its environment. */
   spawnCommand(program: string, args: string[], env: Record<string, string>): { file: string; args: string[]; options: SpawnOptions }
-  /** Signals every process of the agent, including any that left the process group. */
+  /** Signals Codex's process group and, in mode `user`, every process of the agent user: the polite stop at a timeout. */
   signalAll(pid: number | undefined, signal: NodeJS.Signals): Promise<void>
-  /** Lets the agent own `directory` (recursively) for the run. */
-  lend(directory: string): Promise<void>
-  /** Lets the agent reach and run `program` where it lies (search permission on its folders, read and execute on it). */
-  allowToRun(program: string): Promise<void>
-  /** Gives every lent directory back to the runner user. */
-  handBack(): Promise<void>
-  /** What is lent now, for the post step to hand back if main could not. */
-  lentDirectories(): string[]
-  /** Deletes the agent user (post step); its processes must be gone first. */
-  remove(): Promise<void>
+  /** Kills every process of the agent so that none survives, however it forks; returns the pids still alive (none, normally). */
+  stop(pid?: number): Promise<number[]>
+  /** Deletes the agent user and what it left in shared writable places; returns what could not be removed. */
+  remove(): Promise<string[]>
 }
 
-interface Privilege {
+export interface Privilege {
   /** True when the action itself is root; otherwise it goes through passwordless sudo. */
   isRoot: boolean
   /** Runs a command as root: directly when the action is root, through passwordless sudo otherwise. */
-  asRoot(command: string, args: string[]): Promise<void>
+  asRoot(command: string, args: string[]): Promise<string>
 }
 
-export async function chooseIdentity(isolation: Isolation, runId: string): Promise<AgentIdentity> {
+export async function chooseIdentity(isolation: Isolation, runnerTemp: string): Promise<AgentIdentity> {
   if (isolation === 'none') return warnedRunnerIdentity("'isolation: none' was set")
   const privilege = process.platform === 'linux' ? await findPrivilege() : undefined
   if (!privilege) {
@@ -51,23 +55,26 @@ export async function chooseIdentity(isolation: Isolation, runId: string): Promi
     if (isolation === 'user') throw new Error(`Input 'isolation' is 'user', but ${why}. Use 'isolation: none' to run the agent as the runner user (it can then read the key and tokens).`)
     return warnedRunnerIdentity(why)
   }
-  const userName = `${AGENT_USER_PREFIX}${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`
+  let identity: AgentIdentity
   try {
-    await createAgentUser(privilege, userName)
+    identity = await createAgentUser(privilege, runnerTemp)
   } catch (error) {
     if (isolation === 'user') throw error
     return warnedRunnerIdentity((error as Error).message)
   }
-  const identity = agentUserIdentity(privilege, userName, [])
   core.info(`Isolation: ${identity.reason}.`)
   return identity
 }
 
 /** The identity main used, rebuilt in the post step from what main saved. */
-export async function identityForCleanup(mode: 'user' | 'none', userName: string | undefined, lent: string[]): Promise<AgentIdentity> {
+export async function identityForCleanup(mode: 'user' | 'none', userName: string | undefined): Promise<AgentIdentity> {
   const privilege = mode === 'user' ? await findPrivilege() : undefined
   if (!privilege || !userName || !userExists(userName)) return runnerIdentity('the agent user is gone')
-  return agentUserIdentity(privilege, userName, lent)
+  return agentUserIdentity(privilege, userName)
+}
+
+export function agentUserFolder(userName: string): string {
+  return path.join(AGENT_ROOT_BASE, userName)
 }
 
 function userExists(userName: string): boolean {
@@ -79,13 +86,13 @@ function userExists(userName: string): boolean {
   }
 }
 
-async function findPrivilege(): Promise<Privilege | undefined> {
+export async function findPrivilege(): Promise<Privilege | undefined> {
   if (process.getuid?.() === 0) {
-    return { isRoot: true, asRoot: async (command, args) => void (await run(command, args)) }
+    return { isRoot: true, asRoot: async (command, args) => (await run(command, args, { encoding: 'utf8' })).stdout }
   }
   try {
     await run('sudo', ['-n', 'true'])
-    return { isRoot: false, asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) }
+    return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args], { encoding: 'utf8' })).stdout }
   } catch {
     return undefined
   }
@@ -107,93 +114,132 @@ function runnerIdentity(reason: string): AgentIdentity {
     signalAll: async (pid, signal) => {
       if (pid) killGroup(pid, signal)
     },
-    lend: async () => {},
-    allowToRun: async () => {},
-    handBack: async () => {},
-    lentDirectories: () => [],
-    remove: async () => {}
+    stop: async (pid) => {
+      if (pid) killGroup(pid, 'SIGKILL')
+      return []
+    },
+    remove: async () => []
   }
 }
 
-function agentUserIdentity(privilege: Privilege, userName: string, lent: string[]): AgentIdentity {
+/** A fresh user with a uid no process, file owner or earlier run of this job has had. */
+async function createAgentUser(privilege: Privilege, runnerTemp: string): Promise<AgentIdentity> {
+  // The uids this job already gave out; RUNNER_TEMP is the job's and out of the agent's reach.
+  const ledger = path.join(runnerTemp, 'codex-action-agent-uids')
+  const used = new Set((await readFile(ledger, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number))
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const uid = randomInt(AGENT_UID_RANGE.min, AGENT_UID_RANGE.max + 1)
+    if (used.has(uid) || idTaken('passwd', uid) || idTaken('group', uid) || (await processesOf(uid)).length) continue
+    const userName = `${AGENT_USER_PREFIX}${uid.toString(36)}`
+    await appendFile(ledger, `${uid}\n`, { mode: 0o600 })
+    try {
+      await privilege.asRoot('groupadd', ['--gid', String(uid), userName])
+      await privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName])
+    } catch (error) {
+      await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
+      throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error })
+    }
+    return agentUserIdentity(privilege, userName)
+  }
+  throw new Error('Could not find a free uid for the agent user.')
+}
+
+function idTaken(database: 'passwd' | 'group', id: number): boolean {
+  try {
+    execFileSync('getent', [database, String(id)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentity {
   const uid = Number(execFileSync('id', ['-u', userName]).toString().trim())
   const gid = Number(execFileSync('id', ['-g', userName]).toString().trim())
-  const runnerUid = process.getuid?.() ?? 0
-  const runnerGid = process.getgid?.() ?? 0
   const { isRoot } = privilege
+  // kill(-1) sent as the agent uid reaches every process of that uid in one pass: a forking loop cannot slip out.
+  const killEverything = isRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'kill', '-KILL', '--', '-1']] : ['sudo', ['-n', '-u', userName, '--', 'kill', '-KILL', '--', '-1']]
 
-  return {
+  const identity: AgentIdentity = {
     mode: 'user',
     reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
     userName,
     uid,
     gid,
+    privilege,
     spawnCommand(program, args, env) {
       if (isRoot) return { file: program, args, options: { env, uid, gid, detached: true } }
       const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`)
       return { file: 'sudo', args: ['-n', '-u', userName, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } }
     },
     async signalAll(pid, signal) {
-      if (isRoot) {
-        if (pid) killGroup(pid, signal)
-        for (const other of await processesOf(uid)) killPid(other, signal)
-      } else {
-        await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined)
+      if (signal === 'SIGKILL') return void (await identity.stop(pid))
+      if (pid) killGroup(pid, signal)
+      if (isRoot) for (const other of await processesOf(uid)) killPid(other, signal)
+      else await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined)
+    },
+    async stop(pid) {
+      if (pid) killGroup(pid, 'SIGKILL')
+      for (let round = 0; round < STOP_ROUNDS; round++) {
+        const alive = await processesOf(uid)
+        if (alive.length === 0) return []
+        await run(killEverything[0] as string, killEverything[1] as string[]).catch(() => undefined)
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20))
       }
+      const survivors = await processesOf(uid)
+      if (survivors.length) core.warning(`Processes of the agent user '${userName}' survived being killed: ${survivors.join(', ')}.`)
+      return survivors
     },
-    async allowToRun(program) {
-      await openPathTo(program, privilege)
-      if (((await stat(program)).mode & 0o005) !== 0o005) await privilege.asRoot('chmod', ['o+rx', program])
-    },
-    async lend(directory) {
-      await openPathTo(directory, privilege)
-      await privilege.asRoot('chown', ['-R', `${uid}:${gid}`, directory])
-      lent.push(directory)
-    },
-    async handBack() {
-      for (const directory of lent.splice(0)) {
-        await privilege.asRoot('chown', ['-R', `${runnerUid}:${runnerGid}`, directory]).catch((error: Error) => {
-          if (existsSync(directory)) throw error
-        })
-      }
-    },
-    lentDirectories: () => [...lent],
     async remove() {
+      const left: string[] = []
+      if ((await identity.stop()).length) left.push(`processes of ${userName}`)
+      left.push(...(await removeFilesOf(privilege, uid)), ...(await removeIpcOf(privilege, uid)))
       await privilege.asRoot('userdel', [userName]).catch((error: Error) => {
-        if (userExists(userName)) throw new Error(`Could not delete the agent user '${userName}': ${error.message.trim()}`)
+        if (userExists(userName)) left.push(`the user ${userName} (${error.message.trim()})`)
       })
+      await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
+      if (left.length) core.warning(`Could not remove everything the agent left: ${left.join('; ')}.`)
+      return left
     }
   }
+  return identity
 }
 
-async function createAgentUser(privilege: Privilege, userName: string): Promise<void> {
-  try {
-    await privilege.asRoot('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', userName])
-  } catch (error) {
-    throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error })
-  }
+/** Deletes the agent's files in world-writable folders (its own folder is the caller's). */
+async function removeFilesOf(privilege: Privilege, uid: number): Promise<string[]> {
+  const places = SHARED_WRITABLE.filter((place) => existsSync(place))
+  const output = await privilege.asRoot('find', [...places, '-xdev', '-depth', '-uid', String(uid), '-delete']).catch((error: { stderr?: string }) => error.stderr ?? 'find failed')
+  return output.trim() ? [`files of uid ${uid} in ${places.join(', ')} (${output.trim().split('\n').slice(0, 3).join('; ')})`] : []
 }
 
-/** The agent must be able to walk down to what it is lent or runs; search permission (o+x) is added where missing, listing is not. */
-async function openPathTo(directory: string, privilege: Privilege): Promise<void> {
-  const ancestors: string[] = []
-  for (let current = path.dirname(directory); current !== path.dirname(current); current = path.dirname(current)) ancestors.push(current)
-  for (const ancestor of ancestors) {
-    const mode = (await stat(ancestor)).mode
-    if ((mode & 0o001) === 0) {
-      if (privilege.isRoot) await chmod(ancestor, (mode & 0o7777) | 0o001)
-      else await privilege.asRoot('chmod', ['o+x', ancestor])
+/** Deletes System V shared memory, semaphores and message queues the agent created or owns. */
+async function removeIpcOf(privilege: Privilege, uid: number): Promise<string[]> {
+  const left: string[] = []
+  for (const [kind, flag] of [['shm', '-m'], ['sem', '-s'], ['msg', '-q']] as const) {
+    const table = await readFile(`/proc/sysvipc/${kind}`, 'utf8').catch(() => '')
+    const [header, ...rows] = table.trim().split('\n')
+    if (!header) continue
+    // Each table starts with the key and the id; the owner and creator columns are named in its header.
+    const columns = header.trim().split(/\s+/)
+    const owners = ['uid', 'cuid'].map((name) => columns.indexOf(name))
+    for (const row of rows) {
+      const [, id, ...rest] = row.trim().split(/\s+/)
+      const fields = [undefined, id, ...rest]
+      if (!owners.some((column) => Number(fields[column]) === uid)) continue
+      await privilege.asRoot('ipcrm', [flag, id]).catch(() => left.push(`System V ${kind} ${id}`))
     }
   }
+  return left
 }
 
-async function processesOf(uid: number): Promise<number[]> {
+/** Live processes whose real, effective, saved or file-system uid is `uid` (zombies are already dead). */
+export async function processesOf(uid: number): Promise<number[]> {
   const pids: number[] = []
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue
     const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '')
-    const owner = /^Uid:\s+(\d+)/m.exec(status)?.[1]
-    if (owner !== undefined && Number(owner) === uid) pids.push(Number(entry))
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1].split(/\s+/).map(Number) ?? []
+    if (uids.includes(uid) && !/^State:\s+[ZX]/m.test(status)) pids.push(Number(entry))
   }
   return pids
 }

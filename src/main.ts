@@ -1,11 +1,15 @@
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { cleanup } from './cleanup.js'
 import { collectChanges, recordStart } from './collect.js'
 import { configureCodex } from './configure.js'
 import { checkGuard } from './guard.js'
 import { readSettings } from './inputs.js'
 import { installCodex } from './install/index.js'
 import { chooseIdentity } from './isolation.js'
+import { agentFolders, agentView, createAgentFolders, handBack, lendWorkspace } from './lend.js'
 import { startModelProxy } from './model-proxy.js'
 import { publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
@@ -20,33 +24,33 @@ async function main(): Promise<void> {
   const codex = await clock.time('install', () => installCodex(settings))
   core.setOutput('codex-version', codex.version)
 
-  const runId = randomUUID()
-  const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation, runId))
-  await identity.allowToRun(codex.binary)
+  const runRoot = await createRunRoot(runnerTemp())
+  const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation, runnerTemp()))
+  const folders = agentFolders(identity, runRoot)
+  // What the post step must undo if this step dies: saved again whenever it grows.
+  const state: RunState = { runRoot, isolation: identity.mode, agentUser: identity.userName, folders }
+  saveRunState(state)
   const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
   try {
-    const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, runnerTemp(), runId))
-    const { directories } = configuration
-    // What the post step must undo if this step dies: saved again whenever it changes.
-    const state: RunState = { runRoot: directories.root, codexHome: directories.codexHome, agentHome: directories.agentHome, isolation: identity.mode, agentUser: identity.userName, lent: [] }
-    const remember = (): void => saveRunState({ ...state, lent: identity.lentDirectories() })
-    remember()
-    const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, [directories.root], directories.gitConfigBackup))
-    Object.assign(state, { gitConfigFile: start.gitConfigFile, gitConfigBackup: directories.gitConfigBackup })
-    remember()
-    await clock.time('lend-workspace', () => identity.lend(start.repository))
-    remember()
+    await createAgentFolders(identity, folders)
+    const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, runRoot, [runRoot]))
+    saveRunState(Object.assign(state, { gitDirs: start.dirs }))
+    const view = agentView(folders, start.dirs.top, settings.workingDirectory, codex.folder, codex.binary)
+    const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, folders, view, path.join(runRoot, 'output')))
+    const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
 
-    const outcome = await clock.time('run', () => runCodex(codex.binary, settings, configuration, identity, redactor))
+    const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor))
 
-    await clock.time('hand-back', () => identity.handBack())
-    remember()
-    const changes = await clock.time('collect', () => collectChanges(start, [directories.root], directories.output, redactor))
-    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock }, redactor)
+    const survivors = await clock.time('stop', () => identity.stop())
+    if (identity.privilege && identity.uid !== undefined) await clock.time('hand-back', () => handBack(identity.privilege!, identity.uid!, folders, start.dirs.top))
+    if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
+    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor))
+    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
     await proxy.close()
+    await cleanup(state).catch((error: Error) => core.warning(`Cleanup was incomplete (the post step tries again): ${error.message}`))
     await codex.cacheSaved
   }
 }
@@ -55,6 +59,13 @@ function runnerTemp(): string {
   const directory = process.env.RUNNER_TEMP
   if (!directory) throw new Error('RUNNER_TEMP is not set: is this running on a GitHub Actions runner?')
   return directory
+}
+
+/** The action's own folder for this run: the runner user's alone. */
+async function createRunRoot(temp: string): Promise<string> {
+  const root = path.join(temp, `codex-action-${randomUUID()}`)
+  await mkdir(path.join(root, 'output'), { recursive: true, mode: 0o700 })
+  return root
 }
 
 // A time-boxed cache call may still be retrying in the background: do not wait for it past a

@@ -2,4 +2,8 @@ import * as core from '@actions/core'
 import { cleanup } from './cleanup.js'
 import { loadRunState } from './state.js'
 
-cleanup(loadRunState()).catch((error: Error) => core.warning(`Cleanup was incomplete: ${error.message}`))
+cleanup(loadRunState())
+  .then((left) => {
+    if (!left.length) core.info('The agent user, its folders and its processes are gone; the patch and logs stay in the run folder.')
+  })
+  .catch((error: Error) => core.warning(`Cleanup was incomplete: ${error.message}`))

@@ -22,6 +22,8 @@ export interface Report {
   changes: Changes
   usage: Usage
   clock: StageClock
+  /** Workspace entries an earlier step made private, which the agent was not lent. */
+  withheld: string[]
 }
 
 export interface Publication {
@@ -69,7 +71,9 @@ function runRecord(report: Report): Record<string, unknown> {
     // Codex's own count from its turn.completed events, beside the proxy's; they differ when requests were retried.
     usageReportedByCodex: report.outcome.events.usage,
     changedFiles: changes.changedFiles,
-    patchRedacted: changes.redacted
+    patchRedacted: changes.redacted,
+    nestedRepositories: changes.nestedRepositories,
+    withheld: report.withheld
   }
 }
 

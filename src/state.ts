@@ -1,17 +1,16 @@
 import * as core from '@actions/core'
+import type { GitDirs } from './git-dir.js'
+import type { AgentFolders } from './lend.js'
 
 /** What main leaves for the post step: the only data that crosses from one to the other. */
 export interface RunState {
+  /** The action's own folder for this run (logs and patch), under RUNNER_TEMP. */
   runRoot: string
-  codexHome: string
-  agentHome: string
   isolation: 'user' | 'none'
   agentUser?: string
-  /** Directories lent to the agent user that main has not yet handed back. */
-  lent: string[]
-  /** The repository config the agent was given, and the copy of the user's own to put back if main could not. */
-  gitConfigFile?: string
-  gitConfigBackup?: string
+  folders: AgentFolders
+  /** Where the real git dir belongs and where it waits while the agent runs: put back if main could not. */
+  gitDirs?: GitDirs
 }
 
 const KEY = 'codex-action-run'

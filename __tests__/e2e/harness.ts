@@ -11,7 +11,8 @@ import { startResponsesServer, type ResponsesServer, type Script, type Step } fr
 import { startResultsService, type ResultsService } from '../../test-support/results-service.js'
 import { runAction, type ActionRun, type RunOptions } from '../../test-support/runner.js'
 
-export const ACTION_DIR = path.resolve(import.meta.dirname, '..', '..')
+// CODEX_ACTION_UNDER_TEST points the suite at another checkout's action (an older commit, say) to show a test fails there.
+export const ACTION_DIR = process.env.CODEX_ACTION_UNDER_TEST ?? path.resolve(import.meta.dirname, '..', '..')
 // Made afresh in each test process, so no file on disk holds them unless the action (or the agent) wrote them.
 export const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
 export const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`

@@ -160,7 +160,8 @@ describe('repositories as users have them', () => {
     const run = await act(world, repository, { inputs: { prompt: '', 'prompt-file': 'prompts/task.md', 'working-directory': 'pkg' } })
 
     expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
-    expect(world.model.requests[1].toolOutputs.at(-1)).toContain(path.join(repository, 'pkg'))
+    // The agent sees the repository where it was lent: mounted at a path of its own.
+    expect(world.model.requests[1].toolOutputs.at(-1)).toMatch(/^\/var\/lib\/codex-action\/codex-agent-[0-9a-z]+\/workspace\/pkg$/m)
     expect(JSON.stringify(world.model.requests[0].body)).toContain('Do the task from the file.')
     expect(JSON.parse(run.main.outputs['changed-files']).sort()).toEqual(['pkg/b.txt', 'top.txt'])
   })

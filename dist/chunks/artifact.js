@@ -1,4 +1,4 @@
-import { i as info, w as warning, d as debug, s as setSecret, H as HttpClient, B as BearerCredentialHandler, q as HttpCodes, t as getAugmentedNamespace, u as commonjsGlobal, v as getDefaultExportFromCjs, x as error$1, y as requireTunnel, z as requireUndici, A as undiciExports } from './state.js';
+import { i as info, w as warning, d as debug, c as setSecret, H as HttpClient, B as BearerCredentialHandler, C as HttpCodes, D as getAugmentedNamespace, E as commonjsGlobal, F as getDefaultExportFromCjs, G as error$1, I as requireTunnel, J as requireUndici, K as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';
@@ -28,7 +28,6 @@ import http__default from 'http';
 import https__default from 'https';
 import 'node:child_process';
 import 'node:os';
-import 'node:stream/promises';
 import 'net';
 import 'tls';
 import 'node:assert';

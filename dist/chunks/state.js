@@ -1,10 +1,10 @@
-import { execFile, spawn, execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { readFile, writeFile as writeFile$1, mkdtemp, copyFile as copyFile$1, stat as stat$1, utimes, rm as rm$1, lstat as lstat$1, chmod as chmod$1, readdir as readdir$1 } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
 import os$1 from 'node:os';
 import path$1 from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import require$$0$5, { promisify } from 'node:util';
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as os from 'os';
 import os__default, { EOL } from 'os';
 import * as crypto from 'crypto';
@@ -30821,116 +30821,169 @@ function getState(name) {
 }
 
 const execFileAsync = promisify(execFile);
-// actions/checkout leaves the job token in the repository config (an extraheader, or an included file).
-const CREDENTIAL_KEYS = /^(http\..*\.extraheader|include\.path|includeif\..*\.path|credential\..*|url\..*\.insteadof)$/i;
-// The agent could have planted config that makes git run a program (fsmonitor, hooks); the action's own git calls refuse it.
-const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false'];
-/** Records the start tree and takes credentials out of the repository config until `collectChanges` puts them back. */
-async function recordStart(workingDirectory, excluded, configBackup) {
-    // One call for the three paths; --git-path answers relative to where git ran.
-    const [repository, configPath, indexPath] = (await git(workingDirectory, ['rev-parse', '--show-toplevel', '--git-path', 'config', '--git-path', 'index'])).trim().split('\n');
-    const gitConfigFile = path$1.resolve(workingDirectory, configPath);
-    const indexFile = path$1.resolve(workingDirectory, indexPath);
-    const gitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '');
-    // If the job dies before collect, the post step puts the user's config back from this copy.
-    await writeFile$1(configBackup, gitConfig, { mode: 0o600 });
-    const tree = await snapshotTree(repository, indexFile, excluded);
-    const hiddenCredentials = await hideCredentials(repository, gitConfigFile);
-    const agentGitConfig = await readFile(gitConfigFile, 'utf8').catch(() => '');
-    return { repository, indexFile, tree, gitConfigFile, gitConfig, agentGitConfig, hiddenCredentials, configBackup };
-}
-async function hideCredentials(repository, gitConfigFile) {
-    const names = (await git(repository, ['config', '--file', gitConfigFile, '--name-only', '--list']).catch(() => ''))
-        .split('\n')
-        .filter((name) => CREDENTIAL_KEYS.test(name));
-    const unique = [...new Set(names)];
-    for (const name of unique)
-        await git(repository, ['config', '--file', gitConfigFile, '--unset-all', name]);
-    if (unique.length)
-        info(`Took ${unique.join(', ')} out of ${gitConfigFile} while the agent runs; it is put back afterwards.`);
-    return unique;
-}
+// Switches off everything in a configuration that could make git run a program.
+const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'diff.external=', '-c', 'core.sshCommand=false'];
+// Long enough for a very large repository; a git call that hangs past it fails the step instead of the job's time limit.
+const GIT_TIME_LIMIT_MS = 15 * 60_000;
+// What of the user's repository config the agent's git dir keeps: layout and remotes, never credentials or programs.
+const KEPT_CONFIG = /^(core\.(repositoryformatversion|filemode|ignorecase|precomposeunicode|symlinks|autocrlf|eol|sparsecheckout|sparsecheckoutcone)|extensions\.[^.]+|remote\.[^\n]+\.(url|pushurl|fetch)|branch\.[^\n]+\.(remote|merge))$/i;
 /**
- * The binary patch from the start tree to the work tree now: modified, added (untracked and not
- * ignored), deleted, renamed, binary and mode changes. A temporary index is used, so the user's
- * index and work tree stay exactly as the agent left them.
+ * How to run git against a git dir and work tree named explicitly: no discovery, no system or
+ * global configuration, no hooks, fsmonitor or external programs, and nothing from the
+ * environment that says otherwise.
  */
-async function collectChanges(start, excluded, outputDirectory, redactor) {
-    await restoreGitConfig(start);
-    const tree = await snapshotTree(start.repository, start.indexFile, excluded);
-    const patchFile = path$1.join(outputDirectory, 'codex.patch');
-    const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree];
-    const child = spawn('git', [...SAFE_GIT, ...diff.slice(0, 1), '--binary', '--full-index', ...diff.slice(1)], { cwd: start.repository, stdio: ['ignore', 'pipe', 'pipe'] });
-    const redacting = redactor.stream();
-    const patchWritten = pipeline(child.stdout, redacting, createWriteStream(patchFile, { mode: 0o644 }));
-    const [exitCode] = await Promise.all([new Promise((resolve) => child.once('close', resolve)), patchWritten]);
-    if (exitCode !== 0)
-        throw new Error(`git diff failed in ${start.repository} (exit ${exitCode})`);
-    const nameStatus = await git(start.repository, [...diff, '--name-status', '-z']);
-    // The agent chose the file names: they are published, so they are redacted like everything else.
-    const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file));
-    // People read the diffstat: paths as they are, not octal-escaped.
-    const diffstat = changedFiles.length ? redactor.redact((await git(start.repository, ['-c', 'core.quotePath=false', ...diff, '--stat=120'])).trimEnd()) : '';
-    const redacted = redacting.changed;
-    if (redacted)
-        warning('The patch contained a secret value, which was redacted: the uploaded patch will not apply where the secret was.');
-    return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted };
+function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
+    const env = { GIT_DIR: gitDir, GIT_WORK_TREE: workTree, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent', GIT_TERMINAL_PROMPT: '0', ...extraEnv };
+    for (const name of ['PATH', 'LANG', 'LC_ALL', 'TMPDIR'])
+        if (process.env[name] !== undefined)
+            env[name] = process.env[name];
+    return { args: [...SAFE_GIT, ...args], env };
 }
-async function snapshotTree(repository, realIndex, excluded) {
+/** Runs git as `trustedGitCommand` says, with a time limit, and returns what it printed. */
+async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
+    const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
+    try {
+        const { stdout } = await execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        return stdout;
+    }
+    catch (error) {
+        const failure = error;
+        const why = failure.killed ? `did not finish within ${GIT_TIME_LIMIT_MS / 60_000} minutes` : failure.stderr?.trim() || failure.message;
+        throw new Error(`git ${args[0]} failed in ${workTree}: ${why}`);
+    }
+}
+/** Finds the repository of `workingDirectory` and refuses layouts whose git dir lies outside the work tree. */
+async function locateRepository(workingDirectory, privateFolder) {
+    const [top, gitDir, commonDir] = (await plainGit(workingDirectory, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'])).trim().split('\n');
+    const home = path$1.join(top, '.git');
+    const workspace = process.env.GITHUB_WORKSPACE;
+    if (workspace && path$1.relative(workspace, top).startsWith('..')) {
+        throw new Error(`The repository of working-directory is at ${top}, outside GITHUB_WORKSPACE (${workspace}); the agent may only be lent the workspace.`);
+    }
+    const homeStats = await lstat$1(home).catch(() => undefined);
+    if (!homeStats?.isDirectory() || gitDir !== home || path$1.resolve(workingDirectory, commonDir) !== home) {
+        throw new Error(`The repository at ${top} keeps its git dir elsewhere (${gitDir}): linked worktrees and separate git dirs are not supported. ` +
+            'Check the repository out normally (actions/checkout does) and point working-directory inside it.');
+    }
+    const modules = await readdir$1(path$1.join(home, 'modules')).catch(() => []);
+    if (modules.length) {
+        throw new Error(`The repository at ${top} has checked-out submodules (${modules.join(', ')}), which are not supported: check it out without submodules.`);
+    }
+    // A rename moves the git dir aside in no time, but only within one file system.
+    const sameFileSystem = (await stat$1(privateFolder)).dev === homeStats.dev;
+    const asideFolder = sameFileSystem ? path$1.join(privateFolder, 'git-aside') : path$1.join(path$1.dirname(top), `.${path$1.basename(privateFolder)}-git-aside`);
+    return { top, home, aside: path$1.join(asideFolder, 'git') };
+}
+/** The tree object of every file in the work tree now (tracked, and untracked but not ignored), made with a scratch index. */
+async function snapshotTree(dirs, gitDir, excluded, attributeSource) {
     const scratch = await mkdtemp(path$1.join(os$1.tmpdir(), 'codex-action-index-'));
     const index = path$1.join(scratch, 'index');
     try {
         // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
         // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
         // and a copy stamped now would hide a same-size edit made in the second the index was written.
+        const realIndex = path$1.join(gitDir, 'index');
         await copyFile$1(realIndex, index)
             .then(async () => {
             const { atime, mtime } = await stat$1(realIndex);
             await utimes(index, atime, mtime);
         })
             .catch(() => undefined);
-        const env = { ...process.env, GIT_INDEX_FILE: index };
-        const exclusions = excluded
-            .map((file) => path$1.relative(repository, file))
-            .filter((relative) => relative && !relative.startsWith('..') && !path$1.isAbsolute(relative))
-            .map((relative) => `:(exclude,top)${relative}`);
-        await git(repository, ['add', '--all', '--', ':/', ...exclusions], env);
-        return (await git(repository, ['write-tree'], env)).trim();
+        // Attributes from the start tree (git 2.40 and later): the agent's .gitattributes cannot change how files are read.
+        const env = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) };
+        await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
+        return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim();
     }
     finally {
         await rm$1(scratch, { recursive: true, force: true });
     }
 }
-/** Puts the user's config back: the agent's edits to it are not part of its patch, and could make later git calls run its code. */
-async function restoreGitConfig(start) {
-    const now = await readFile(start.gitConfigFile, 'utf8').catch(() => '');
-    // A symlink in its place would make the write below put the credentials wherever the agent pointed it.
-    const plainFile = await lstat$1(start.gitConfigFile).then((stats) => stats.isFile(), () => false);
-    if (now !== start.agentGitConfig || !plainFile)
-        warning(`The agent changed ${start.gitConfigFile}; the original was restored before the patch was computed.`);
-    if (now !== start.gitConfig || !plainFile)
-        await writeRepositoryConfig(start.gitConfigFile, start.gitConfig);
-    await rm$1(start.configBackup, { force: true });
-}
-/** Replaces the repository config with `content`, never writing through a link the agent left in its place. */
-async function writeRepositoryConfig(file, content) {
-    await rm$1(file, { force: true, recursive: true });
-    await writeFile$1(file, content, { flag: 'wx' });
-}
-function parseNameStatus(output) {
-    const fields = output.split('\0').filter(Boolean);
-    const files = new Set();
-    for (let i = 0; i < fields.length;) {
-        const status = fields[i++];
-        const paths = /^[RC]/.test(status) ? 2 : 1;
-        for (let p = 0; p < paths; p++)
-            files.add(fields[i++]);
-    }
-    return [...files];
-}
-async function git(cwd, args, env = process.env) {
+/**
+ * Moves the real git dir out of the work tree into the action's private folder, and leaves the
+ * agent a disposable one in its place: the same HEAD, refs, index and objects (hard links, which
+ * stay read-only to the agent), and a config with no credentials, drivers or programs.
+ */
+async function setGitDirAside(dirs) {
+    await mkdir$1(path$1.dirname(dirs.aside), { recursive: true, mode: 0o700 });
+    await rename$1(dirs.home, dirs.aside);
     try {
-        const { stdout } = await execFileAsync('git', [...SAFE_GIT, ...args], { cwd, env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8' });
+        await buildAgentGitDir(dirs.aside, dirs.home);
+    }
+    catch (error) {
+        await rm$1(dirs.home, { recursive: true, force: true });
+        await rename$1(dirs.aside, dirs.home);
+        throw new Error(`Could not prepare the agent's git dir: ${error.message}`, { cause: error });
+    }
+}
+/** Throws away whatever the agent left at `.git` and puts the real git dir back. Idempotent. */
+async function restoreGitDir(dirs) {
+    if (!(await lstat$1(dirs.aside).catch(() => undefined)))
+        return false;
+    // rm never follows a link: a `.git` the agent pointed elsewhere is removed as a link.
+    await rm$1(dirs.home, { recursive: true, force: true });
+    await rename$1(dirs.aside, dirs.home);
+    await rm$1(path$1.dirname(dirs.aside), { recursive: true, force: true }).catch(() => undefined);
+    return true;
+}
+async function buildAgentGitDir(realGitDir, agentGitDir) {
+    await mkdir$1(agentGitDir, { mode: 0o755 });
+    for (const file of ['HEAD', 'packed-refs', 'shallow', 'index', 'info/exclude', 'info/sparse-checkout']) {
+        await mkdir$1(path$1.dirname(path$1.join(agentGitDir, file)), { recursive: true });
+        await copyFile$1(path$1.join(realGitDir, file), path$1.join(agentGitDir, file)).catch((error) => {
+            if (error.code !== 'ENOENT')
+                throw error;
+        });
+    }
+    await copyTree(path$1.join(realGitDir, 'refs'), path$1.join(agentGitDir, 'refs'), 'copy');
+    await copyTree(path$1.join(realGitDir, 'reftable'), path$1.join(agentGitDir, 'reftable'), 'copy');
+    await copyTree(path$1.join(realGitDir, 'objects'), path$1.join(agentGitDir, 'objects'), 'link');
+    await writeFile$1(path$1.join(agentGitDir, 'config'), await agentConfig(realGitDir), { mode: 0o644 });
+}
+/** Copies (or hard-links) a tree of plain files and folders; links and anything else in it are skipped. */
+async function copyTree(from, to, how) {
+    const entries = await readdir$1(from, { withFileTypes: true }).catch((error) => {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw error;
+    });
+    if (!entries)
+        return;
+    await mkdir$1(to, { recursive: true });
+    for (const entry of entries) {
+        const source = path$1.join(from, entry.name);
+        const target = path$1.join(to, entry.name);
+        if (entry.isDirectory())
+            await copyTree(source, target, how);
+        else if (entry.isFile())
+            await (how === 'link' ? link(source, target) : copyFile$1(source, target));
+    }
+}
+async function agentConfig(realGitDir) {
+    const listed = await plainGit(realGitDir, ['config', '--file', path$1.join(realGitDir, 'config'), '--list', '-z']).catch(() => '');
+    const sections = new Map([['core', ['\tbare = false', '\tlogallrefupdates = true']]]);
+    for (const entry of listed.split('\0').filter(Boolean)) {
+        const newline = entry.indexOf('\n');
+        const name = newline < 0 ? entry : entry.slice(0, newline);
+        let value = newline < 0 ? 'true' : entry.slice(newline + 1);
+        if (!KEPT_CONFIG.test(name) || /^core\.bare$/i.test(name))
+            continue;
+        // A remote URL may carry a token as its user part.
+        if (/\.(push)?url$/i.test(name))
+            value = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+        const section = name.slice(0, name.indexOf('.'));
+        const key = name.slice(name.lastIndexOf('.') + 1);
+        const subsection = name.slice(section.length + 1, name.length - key.length - 1);
+        const header = subsection ? `${section} "${subsection.replace(/["\\]/g, (c) => `\\${c}`)}"` : section;
+        const lines = sections.get(header) ?? [];
+        lines.push(`\t${key} = "${value.replace(/["\\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`);
+        sections.set(header, lines);
+    }
+    return [...sections].map(([header, lines]) => `[${header}]\n${lines.join('\n')}\n`).join('');
+}
+/** git before the agent ran, on the user's own checkout: trusted, but still without hooks or fsmonitor. */
+async function plainGit(cwd, args) {
+    try {
+        const { stdout } = await execFileAsync('git', [...SAFE_GIT, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
         return stdout;
     }
     catch (error) {
@@ -30942,7 +30995,14 @@ async function git(cwd, args, env = process.env) {
 const run = promisify(execFile);
 /** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
 const AGENT_USER_PREFIX = 'codex-agent-';
-async function chooseIdentity(isolation, runId) {
+// Agent uids are drawn here, far from login users (1000+) and the system range, and never reused within a job.
+const AGENT_UID_RANGE = { min: 1_000_000, max: 1_999_999 };
+// Where the agent's own folders live: outside the runner's home and RUNNER_TEMP, so it needs no path through them.
+const AGENT_ROOT_BASE = '/var/lib/codex-action';
+// World-writable places where a process of the agent can leave files behind after it is gone.
+const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/var/spool/cron', '/var/mail'];
+const STOP_ROUNDS = 50;
+async function chooseIdentity(isolation, runnerTemp) {
     if (isolation === 'none')
         return warnedRunnerIdentity("'isolation: none' was set");
     const privilege = process.platform === 'linux' ? await findPrivilege() : undefined;
@@ -30952,25 +31012,27 @@ async function chooseIdentity(isolation, runId) {
             throw new Error(`Input 'isolation' is 'user', but ${why}. Use 'isolation: none' to run the agent as the runner user (it can then read the key and tokens).`);
         return warnedRunnerIdentity(why);
     }
-    const userName = `${AGENT_USER_PREFIX}${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`;
+    let identity;
     try {
-        await createAgentUser(privilege, userName);
+        identity = await createAgentUser(privilege, runnerTemp);
     }
     catch (error) {
         if (isolation === 'user')
             throw error;
         return warnedRunnerIdentity(error.message);
     }
-    const identity = agentUserIdentity(privilege, userName, []);
     info(`Isolation: ${identity.reason}.`);
     return identity;
 }
 /** The identity main used, rebuilt in the post step from what main saved. */
-async function identityForCleanup(mode, userName, lent) {
+async function identityForCleanup(mode, userName) {
     const privilege = mode === 'user' ? await findPrivilege() : undefined;
     if (!privilege || !userName || !userExists(userName))
         return runnerIdentity('the agent user is gone');
-    return agentUserIdentity(privilege, userName, lent);
+    return agentUserIdentity(privilege, userName);
+}
+function agentUserFolder(userName) {
+    return path$1.join(AGENT_ROOT_BASE, userName);
 }
 function userExists(userName) {
     try {
@@ -30983,11 +31045,11 @@ function userExists(userName) {
 }
 async function findPrivilege() {
     if (process.getuid?.() === 0) {
-        return { isRoot: true, asRoot: async (command, args) => void (await run(command, args)) };
+        return { isRoot: true, asRoot: async (command, args) => (await run(command, args, { encoding: 'utf8' })).stdout };
     }
     try {
         await run('sudo', ['-n', 'true']);
-        return { isRoot: false, asRoot: async (command, args) => void (await run('sudo', ['-n', command, ...args])) };
+        return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args], { encoding: 'utf8' })).stdout };
     }
     catch {
         return undefined;
@@ -31007,25 +31069,59 @@ function runnerIdentity(reason) {
             if (pid)
                 killGroup(pid, signal);
         },
-        lend: async () => { },
-        allowToRun: async () => { },
-        handBack: async () => { },
-        lentDirectories: () => [],
-        remove: async () => { }
+        stop: async (pid) => {
+            if (pid)
+                killGroup(pid, 'SIGKILL');
+            return [];
+        },
+        remove: async () => []
     };
 }
-function agentUserIdentity(privilege, userName, lent) {
+/** A fresh user with a uid no process, file owner or earlier run of this job has had. */
+async function createAgentUser(privilege, runnerTemp) {
+    // The uids this job already gave out; RUNNER_TEMP is the job's and out of the agent's reach.
+    const ledger = path$1.join(runnerTemp, 'codex-action-agent-uids');
+    const used = new Set((await readFile(ledger, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
+    for (let attempt = 0; attempt < 20; attempt++) {
+        const uid = randomInt(AGENT_UID_RANGE.min, AGENT_UID_RANGE.max + 1);
+        if (used.has(uid) || idTaken('passwd', uid) || idTaken('group', uid) || (await processesOf(uid)).length)
+            continue;
+        const userName = `${AGENT_USER_PREFIX}${uid.toString(36)}`;
+        await appendFile$1(ledger, `${uid}\n`, { mode: 0o600 });
+        try {
+            await privilege.asRoot('groupadd', ['--gid', String(uid), userName]);
+            await privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName]);
+        }
+        catch (error) {
+            await privilege.asRoot('groupdel', [userName]).catch(() => undefined);
+            throw new Error(`Could not create the agent user '${userName}' (${error.message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error });
+        }
+        return agentUserIdentity(privilege, userName);
+    }
+    throw new Error('Could not find a free uid for the agent user.');
+}
+function idTaken(database, id) {
+    try {
+        execFileSync('getent', [database, String(id)], { stdio: 'ignore' });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function agentUserIdentity(privilege, userName) {
     const uid = Number(execFileSync('id', ['-u', userName]).toString().trim());
     const gid = Number(execFileSync('id', ['-g', userName]).toString().trim());
-    const runnerUid = process.getuid?.() ?? 0;
-    const runnerGid = process.getgid?.() ?? 0;
     const { isRoot } = privilege;
-    return {
+    // kill(-1) sent as the agent uid reaches every process of that uid in one pass: a forking loop cannot slip out.
+    const killEverything = isRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'kill', '-KILL', '--', '-1']] : ['sudo', ['-n', '-u', userName, '--', 'kill', '-KILL', '--', '-1']];
+    const identity = {
         mode: 'user',
         reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
         userName,
         uid,
         gid,
+        privilege,
         spawnCommand(program, args, env) {
             if (isRoot)
                 return { file: program, args, options: { env, uid, gid, detached: true } };
@@ -31033,74 +31129,85 @@ function agentUserIdentity(privilege, userName, lent) {
             return { file: 'sudo', args: ['-n', '-u', userName, '--', 'env', '-i', ...assignments, program, ...args], options: { env: {}, detached: true } };
         },
         async signalAll(pid, signal) {
-            if (isRoot) {
-                if (pid)
-                    killGroup(pid, signal);
+            if (signal === 'SIGKILL')
+                return void (await identity.stop(pid));
+            if (pid)
+                killGroup(pid, signal);
+            if (isRoot)
                 for (const other of await processesOf(uid))
                     killPid(other, signal);
-            }
-            else {
+            else
                 await run('sudo', ['-n', 'pkill', `-${signal.replace(/^SIG/, '')}`, '-u', userName]).catch(() => undefined);
+        },
+        async stop(pid) {
+            if (pid)
+                killGroup(pid, 'SIGKILL');
+            for (let round = 0; round < STOP_ROUNDS; round++) {
+                const alive = await processesOf(uid);
+                if (alive.length === 0)
+                    return [];
+                await run(killEverything[0], killEverything[1]).catch(() => undefined);
+                if (round > 0)
+                    await new Promise((resolve) => setTimeout(resolve, 20));
             }
+            const survivors = await processesOf(uid);
+            if (survivors.length)
+                warning(`Processes of the agent user '${userName}' survived being killed: ${survivors.join(', ')}.`);
+            return survivors;
         },
-        async allowToRun(program) {
-            await openPathTo(program, privilege);
-            if (((await stat$1(program)).mode & 0o005) !== 0o005)
-                await privilege.asRoot('chmod', ['o+rx', program]);
-        },
-        async lend(directory) {
-            await openPathTo(directory, privilege);
-            await privilege.asRoot('chown', ['-R', `${uid}:${gid}`, directory]);
-            lent.push(directory);
-        },
-        async handBack() {
-            for (const directory of lent.splice(0)) {
-                await privilege.asRoot('chown', ['-R', `${runnerUid}:${runnerGid}`, directory]).catch((error) => {
-                    if (existsSync(directory))
-                        throw error;
-                });
-            }
-        },
-        lentDirectories: () => [...lent],
         async remove() {
+            const left = [];
+            if ((await identity.stop()).length)
+                left.push(`processes of ${userName}`);
+            left.push(...(await removeFilesOf(privilege, uid)), ...(await removeIpcOf(privilege, uid)));
             await privilege.asRoot('userdel', [userName]).catch((error) => {
                 if (userExists(userName))
-                    throw new Error(`Could not delete the agent user '${userName}': ${error.message.trim()}`);
+                    left.push(`the user ${userName} (${error.message.trim()})`);
             });
+            await privilege.asRoot('groupdel', [userName]).catch(() => undefined);
+            if (left.length)
+                warning(`Could not remove everything the agent left: ${left.join('; ')}.`);
+            return left;
         }
     };
+    return identity;
 }
-async function createAgentUser(privilege, userName) {
-    try {
-        await privilege.asRoot('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', userName]);
-    }
-    catch (error) {
-        throw new Error(`Could not create the agent user '${userName}' (${error.message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error });
-    }
+/** Deletes the agent's files in world-writable folders (its own folder is the caller's). */
+async function removeFilesOf(privilege, uid) {
+    const places = SHARED_WRITABLE.filter((place) => existsSync(place));
+    const output = await privilege.asRoot('find', [...places, '-xdev', '-depth', '-uid', String(uid), '-delete']).catch((error) => error.stderr ?? 'find failed');
+    return output.trim() ? [`files of uid ${uid} in ${places.join(', ')} (${output.trim().split('\n').slice(0, 3).join('; ')})`] : [];
 }
-/** The agent must be able to walk down to what it is lent or runs; search permission (o+x) is added where missing, listing is not. */
-async function openPathTo(directory, privilege) {
-    const ancestors = [];
-    for (let current = path$1.dirname(directory); current !== path$1.dirname(current); current = path$1.dirname(current))
-        ancestors.push(current);
-    for (const ancestor of ancestors) {
-        const mode = (await stat$1(ancestor)).mode;
-        if ((mode & 0o001) === 0) {
-            if (privilege.isRoot)
-                await chmod$1(ancestor, (mode & 0o7777) | 0o001);
-            else
-                await privilege.asRoot('chmod', ['o+x', ancestor]);
+/** Deletes System V shared memory, semaphores and message queues the agent created or owns. */
+async function removeIpcOf(privilege, uid) {
+    const left = [];
+    for (const [kind, flag] of [['shm', '-m'], ['sem', '-s'], ['msg', '-q']]) {
+        const table = await readFile(`/proc/sysvipc/${kind}`, 'utf8').catch(() => '');
+        const [header, ...rows] = table.trim().split('\n');
+        if (!header)
+            continue;
+        // Each table starts with the key and the id; the owner and creator columns are named in its header.
+        const columns = header.trim().split(/\s+/);
+        const owners = ['uid', 'cuid'].map((name) => columns.indexOf(name));
+        for (const row of rows) {
+            const [, id, ...rest] = row.trim().split(/\s+/);
+            const fields = [undefined, id, ...rest];
+            if (!owners.some((column) => Number(fields[column]) === uid))
+                continue;
+            await privilege.asRoot('ipcrm', [flag, id]).catch(() => left.push(`System V ${kind} ${id}`));
         }
     }
+    return left;
 }
+/** Live processes whose real, effective, saved or file-system uid is `uid` (zombies are already dead). */
 async function processesOf(uid) {
     const pids = [];
     for (const entry of await readdir$1('/proc').catch(() => [])) {
         if (!/^\d+$/.test(entry))
             continue;
         const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-        const owner = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-        if (owner !== undefined && Number(owner) === uid)
+        const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1].split(/\s+/).map(Number) ?? [];
+        if (uids.includes(uid) && !/^State:\s+[ZX]/m.test(status))
             pids.push(Number(entry));
     }
     return pids;
@@ -31122,6 +31229,136 @@ function killPid(pid, signal) {
     }
 }
 
+function agentFolders(identity, runRoot) {
+    if (identity.mode === 'none' || !identity.userName) {
+        const root = path$1.join(runRoot, 'agent');
+        return { root, home: path$1.join(root, 'home'), codexHome: path$1.join(root, 'codex-home') };
+    }
+    const root = agentUserFolder(identity.userName);
+    return { root, home: path$1.join(root, 'home'), codexHome: path$1.join(root, 'codex-home'), workspaceMount: path$1.join(root, 'workspace'), codexMount: path$1.join(root, 'codex') };
+}
+/** Makes the agent's folders, still the runner user's so the action can write Codex's configuration into them. */
+async function createAgentFolders(identity, folders) {
+    const { privilege } = identity;
+    if (!privilege || !folders.workspaceMount || !folders.codexMount) {
+        for (const folder of [folders.home, folders.codexHome])
+            await mkdir$1(folder, { recursive: true, mode: 0o700 });
+        return;
+    }
+    const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    // Root's, searchable by all: the agent can neither list its neighbours nor rename the mount points.
+    await privilege.asRoot('install', ['-d', '-m', '0711', '-o', '0', '-g', '0', path$1.dirname(folders.root), folders.root, folders.workspaceMount, folders.codexMount]);
+    await privilege.asRoot('install', ['-d', '-m', '0700', '-o', runner.split(':')[0], '-g', runner.split(':')[1], folders.home, folders.codexHome]);
+}
+/** Where the agent will see the repository and the binary once they are lent. */
+function agentView(folders, top, workingDirectory, codexFolder, binary, workspace = process.env.GITHUB_WORKSPACE) {
+    const mount = folders.workspaceMount;
+    const seen = (real) => (mount ? path$1.join(mount, path$1.relative(top, real)) : real);
+    const workspaceFromTop = workspace === undefined ? '..' : path$1.relative(top, workspace);
+    return {
+        top: seen(top),
+        workingDirectory: seen(workingDirectory),
+        binary: folders.codexMount ? path$1.join(folders.codexMount, path$1.relative(codexFolder, binary)) : binary,
+        workspace: workspaceFromTop.startsWith('..') || path$1.isAbsolute(workspaceFromTop) ? undefined : seen(workspace)
+    };
+}
+/**
+ * Lends the repository to the agent. In mode `user` its top folder is bind-mounted at the agent's
+ * own path (so no runner folder has to be opened), the Codex folder is mounted read-only beside
+ * it, and every entry the runner user owns becomes the agent's, except what an earlier step made
+ * private (a file others cannot read, a folder others cannot enter): those stay as they are.
+ * Returns what was withheld, from the top.
+ */
+async function lendWorkspace(identity, folders, top, codexFolder) {
+    const { privilege, uid, gid } = identity;
+    if (!privilege || uid === undefined || gid === undefined || !folders.workspaceMount || !folders.codexMount)
+        return [];
+    const runnerUid = String(process.getuid?.() ?? 0);
+    const agent = `${uid}:${gid}`;
+    const gitDir = path$1.join(top, '.git');
+    const listing = await privilege.asRoot('find', [
+        top, '-xdev',
+        // The agent's git dir is lent below: its object files are links to the real ones and stay read-only.
+        '-path', gitDir, '-prune',
+        '-o', '-uid', runnerUid, '(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')', '-prune', '-print0',
+        // A file with other links is shared with something outside the repository: never hand that to the agent.
+        '-o', '-uid', runnerUid, '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+'
+    ]);
+    await privilege.asRoot('find', [gitDir, '-xdev', '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+']);
+    await privilege.asRoot('chown', ['-R', agent, folders.home, folders.codexHome]);
+    await privilege.asRoot('mount', ['--bind', top, folders.workspaceMount]);
+    await privilege.asRoot('mount', ['--bind', codexFolder, folders.codexMount]);
+    await privilege.asRoot('mount', ['-o', 'remount,bind,ro', folders.codexMount]);
+    const withheld = listing.split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry));
+    if (withheld.length) {
+        info(`Not lent to the agent (private to the runner user, so an earlier step's): ${withheld.slice(0, 50).join(', ')}${withheld.length > 50 ? ` and ${withheld.length - 50} more` : ''}.`);
+    }
+    return withheld;
+}
+/**
+ * Undoes the lending once the agent is stopped: unmounts its views and gives back to the runner
+ * user every entry the agent owns in the repository and its folders. Idempotent; run by main and
+ * again by the post step.
+ */
+async function handBack(privilege, uid, folders, top) {
+    for (const mount of [folders.workspaceMount, folders.codexMount])
+        if (mount)
+            await unmount(privilege, mount);
+    const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    const trees = [top, folders.home, folders.codexHome].filter((tree) => Boolean(tree));
+    await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '-exec', 'chown', '-h', runner, '{}', '+']).catch((error) => {
+        // A tree that is already gone has nothing to give back.
+        if (!/No such file or directory/.test(error.stderr ?? ''))
+            throw error;
+    });
+}
+/** Removes the agent's folders; the mount points are only ever removed empty, so a mount still in place cannot take the repository with it. */
+async function removeAgentFolders(privilege, folders) {
+    if (!folders.workspaceMount)
+        return rm$1(folders.root, { recursive: true, force: true });
+    if (!privilege)
+        return;
+    for (const folder of [folders.home, folders.codexHome])
+        await privilege.asRoot('rm', ['-rf', '--one-file-system', folder]);
+    for (const mountPoint of [folders.workspaceMount, folders.codexMount, folders.root]) {
+        if (mountPoint)
+            await privilege.asRoot('rmdir', ['--ignore-fail-on-non-empty', mountPoint]).catch(() => undefined);
+    }
+}
+async function unmount(privilege, mountPoint) {
+    if (!(await isMounted(mountPoint)))
+        return;
+    await privilege.asRoot('umount', [mountPoint]).catch(() => privilege.asRoot('umount', ['--lazy', mountPoint]));
+    if (await isMounted(mountPoint))
+        throw new Error(`Could not unmount ${mountPoint}.`);
+}
+async function isMounted(mountPoint) {
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    // The fifth field is the mount point, with spaces and the like octal-escaped.
+    return mounts.split('\n').some((line) => line.split(' ')[4]?.replace(/\\(\d{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))) === mountPoint);
+}
+
+/**
+ * Ends the agent's time on the runner, whatever happened before: no process of the agent is left,
+ * the repository and the real git dir are back as the runner user's, and the agent's folders,
+ * user and leftovers are gone. Run at the end of main and again by the post step; anything already
+ * done is skipped. Returns what could not be removed.
+ */
+async function cleanup(state) {
+    if (!state) {
+        info('Nothing to clean up: the main step did not get as far as preparing Codex.');
+        return [];
+    }
+    const identity = await identityForCleanup(state.isolation, state.agentUser);
+    await identity.stop();
+    if (identity.privilege && identity.uid !== undefined)
+        await handBack(identity.privilege, identity.uid, state.folders, state.gitDirs?.top);
+    if (state.gitDirs && (await restoreGitDir(state.gitDirs)))
+        info(`Put the repository's git dir back at ${state.gitDirs.home}.`);
+    await removeAgentFolders(identity.privilege, state.folders);
+    return identity.remove();
+}
+
 const KEY = 'codex-action-run';
 function saveRunState(state) {
     saveState(KEY, JSON.stringify(state));
@@ -31138,4 +31375,4 @@ function loadRunState() {
     }
 }
 
-export { undiciExports as A, BearerCredentialHandler as B, mkdirP as C, which as D, HttpClientError as E, isDebug as F, rmRF as G, HttpClient as H, getExecOutput as a, addPath as b, setOutput as c, debug as d, exec as e, summary as f, getInput as g, setFailed as h, info as i, chooseIdentity as j, saveRunState as k, collectChanges as l, identityForCleanup as m, notice as n, writeRepositoryConfig as o, loadRunState as p, HttpCodes as q, recordStart as r, setSecret as s, getAugmentedNamespace as t, commonjsGlobal as u, getDefaultExportFromCjs as v, warning as w, error as x, requireTunnel as y, requireUndici as z };
+export { loadRunState as A, BearerCredentialHandler as B, HttpCodes as C, getAugmentedNamespace as D, commonjsGlobal as E, getDefaultExportFromCjs as F, error as G, HttpClient as H, requireTunnel as I, requireUndici as J, undiciExports as K, mkdirP as L, which as M, HttpClientError as N, isDebug as O, rmRF as P, setGitDirAside as a, trustedGit as b, setSecret as c, debug as d, getExecOutput as e, addPath as f, getInput as g, exec as h, info as i, setOutput as j, summary as k, locateRepository as l, setFailed as m, notice as n, chooseIdentity as o, agentFolders as p, saveRunState as q, restoreGitDir as r, snapshotTree as s, trustedGitCommand as t, createAgentFolders as u, agentView as v, warning as w, lendWorkspace as x, handBack as y, cleanup as z };

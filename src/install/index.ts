@@ -23,6 +23,8 @@ export interface InstallRequest {
 
 export interface InstalledCodex {
   binary: string
+  /** The folder holding the binary and the helpers it runs beside it (ripgrep, the code-mode host). */
+  folder: string
   version: string
   /** How this run got the binary: the user's own, the runner's tool cache, the Actions cache, or the registry. */
   source: 'codex-path' | 'tool-cache' | 'actions-cache' | 'registry'
@@ -135,7 +137,7 @@ async function extractIntoToolCache(tarball: string, version: string, platform: 
 function installed(directory: string, version: string, platform: CodexPlatform, source: InstalledCodex['source']): InstalledCodex {
   const binDirectory = path.join(directory, 'bin')
   core.addPath(binDirectory)
-  return { binary: path.join(binDirectory, platform.binaryName), version, source }
+  return { binary: path.join(binDirectory, platform.binaryName), folder: directory, version, source }
 }
 
 async function useOwnBinary(binary: string): Promise<InstalledCodex> {
@@ -152,7 +154,7 @@ async function useOwnBinary(binary: string): Promise<InstalledCodex> {
     throw new Error(`Input 'codex-path' points to Codex ${version}, older than ${MINIMUM_CODEX_VERSION}; refusing it.`)
   }
   core.info(`Using the Codex ${version} binary at ${binary} (codex-path); it was not verified by this action.`)
-  return { binary, version, source: 'codex-path' }
+  return { binary, folder: path.dirname(binary), version, source: 'codex-path' }
 }
 
 function toolCacheRoot(): string {

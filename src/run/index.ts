@@ -44,7 +44,7 @@ export async function runCodex(
   const startedAt = new Date()
   core.info(`Starting: codex ${args.join(' ')}`)
 
-  const child = spawn(command.file, command.args, { ...command.options, cwd: settings.workingDirectory, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(command.file, command.args, { ...command.options, cwd: configuration.workingDirectory, stdio: ['pipe', 'pipe', 'pipe'] })
   child.stdin?.end(settings.prompt)
   child.stdin?.on('error', () => {})
 
@@ -111,7 +111,7 @@ export async function runCodex(
 function codexArguments(settings: Settings, configuration: AgentConfiguration): string[] {
   const sandbox = settings.sandbox === 'bypass' ? ['--dangerously-bypass-approvals-and-sandbox'] : ['--sandbox', settings.sandbox]
   // The prompt goes on stdin ('-'): no argument-length limit, and Codex reads until the EOF it gets at once.
-  return ['exec', '--json', '--output-last-message', configuration.lastMessageFile, '-C', settings.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
+  return ['exec', '--json', '--output-last-message', configuration.lastMessageFile, '-C', configuration.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
 }
 
 function lastLines(text: string): string | undefined {
