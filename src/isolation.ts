@@ -50,17 +50,15 @@ export interface Privilege {
 export async function chooseIdentity(isolation: Isolation, runnerTemp: string): Promise<AgentIdentity> {
   if (isolation === 'none') return warnedRunnerIdentity("'isolation: none' was set")
   const privilege = process.platform === 'linux' ? await findPrivilege() : undefined
-  if (!privilege) {
-    const why = process.platform !== 'linux' ? `${process.platform} runners are not supported for a separate agent user yet` : 'the runner user is neither root nor allowed passwordless sudo'
-    if (isolation === 'user') throw new Error(`Input 'isolation' is 'user', but ${why}. Use 'isolation: none' to run the agent as the runner user (it can then read the key and tokens).`)
-    return warnedRunnerIdentity(why)
-  }
   let identity: AgentIdentity
   try {
+    if (!privilege) throw new Error(process.platform !== 'linux' ? `${process.platform} runners are not supported for a separate agent user yet` : 'the runner user is neither root nor allowed passwordless sudo')
+    await requireMounting()
     identity = await createAgentUser(privilege, runnerTemp)
   } catch (error) {
-    if (isolation === 'user') throw error
-    return warnedRunnerIdentity((error as Error).message)
+    const why = (error as Error).message
+    if (isolation === 'user') throw new Error(`Input 'isolation' is 'user', but ${why}. Use 'isolation: none' to run the agent as the runner user (it can then read the key and tokens).`, { cause: error })
+    return warnedRunnerIdentity(why)
   }
   core.info(`Isolation: ${identity.reason}.`)
   return identity
@@ -122,6 +120,16 @@ function runnerIdentity(reason: string): AgentIdentity {
   }
 }
 
+/** The agent reaches the workspace through a bind mount, which needs CAP_SYS_ADMIN (a container without it cannot). */
+async function requireMounting(): Promise<void> {
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '')
+  const bounding = /^CapBnd:\s+([0-9a-f]+)/m.exec(status)?.[1]
+  const CAP_SYS_ADMIN = 21n
+  if (bounding !== undefined && ((BigInt(`0x${bounding}`) >> CAP_SYS_ADMIN) & 1n) === 0n) {
+    throw new Error('this runner cannot mount (no CAP_SYS_ADMIN, as in an unprivileged container), and the agent user reaches the workspace through a bind mount')
+  }
+}
+
 /** A fresh user with a uid no process, file owner or earlier run of this job has had. */
 async function createAgentUser(privilege: Privilege, runnerTemp: string): Promise<AgentIdentity> {
   // The uids this job already gave out; RUNNER_TEMP is the job's and out of the agent's reach.
@@ -137,11 +145,11 @@ async function createAgentUser(privilege: Privilege, runnerTemp: string): Promis
       await privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName])
     } catch (error) {
       await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
-      throw new Error(`Could not create the agent user '${userName}' (${(error as Error).message.trim()}). Set 'isolation: none' to run the agent as the runner user.`, { cause: error })
+      throw new Error(`the agent user '${userName}' could not be created (${(error as Error).message.trim()})`, { cause: error })
     }
     return agentUserIdentity(privilege, userName)
   }
-  throw new Error('Could not find a free uid for the agent user.')
+  throw new Error('no free uid was found for the agent user')
 }
 
 function idTaken(database: 'passwd' | 'group', id: number): boolean {

@@ -244,3 +244,31 @@ describe.each(shapes)('the agent is lent only the repository, and nothing an ear
     expect(run.mountsLeft).toEqual([])
   })
 })
+
+describe('a runner that cannot mount (an unprivileged container)', () => {
+  // node started without CAP_SYS_ADMIN in its bounding set: neither the action nor its sudo can mount.
+  function nodeWithoutMounting(): string {
+    const wrapper = path.join(scratchFolder('codex-action-no-mount-'), 'node.mjs')
+    // A script node runs itself (sh would drop the INPUT_* variables, whose names hold dashes): it becomes the entry it is given.
+    writeFileSync(wrapper, `#!/usr/bin/env -S setpriv --bounding-set=-sys_admin -- ${process.execPath}\nprocess.argv.splice(1, 1)\nawait import(process.argv[1])\n`, { mode: 0o755 })
+    return wrapper
+  }
+
+  it("falls back to the runner user under 'isolation: auto', saying why", async () => {
+    const run = await attack(checkout(undefined), undefined, ['id -u'], { nodeBinary: nodeWithoutMounting() })
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    const warnings = run.main.commands.filter((c) => c.command === 'warning').map((c) => c.message).join('\n')
+    expect(warnings).toContain('cannot mount')
+    expect(toolOutput(0).trim().split('\n').at(-1)).toBe('0')
+  })
+
+  it("fails before the agent starts under 'isolation: user'", async () => {
+    const repository = checkout(undefined)
+    const run = await attack(repository, undefined, ['id -u'], { nodeBinary: nodeWithoutMounting(), inputs: { isolation: 'user' } })
+    expect(run.main.exitCode).not.toBe(0)
+    const errors = run.main.commands.filter((c) => c.command === 'error').map((c) => c.message).join('\n')
+    expect(errors).toMatch(/cannot mount.*isolation: none/s)
+    expect(world?.model.requests).toHaveLength(0)
+    expect(lstatSync(path.join(repository, '.git')).isDirectory()).toBe(true)
+  })
+})
