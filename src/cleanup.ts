@@ -17,7 +17,7 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
   }
   const identity = await identityForCleanup(state.isolation, state.agentUser)
   await identity.stop()
-  if (identity.privilege && identity.uid !== undefined) await handBack(identity.privilege, identity.uid, state.folders, state.gitDirs?.top)
+  await handBack(identity, state.folders, state.gitDirs?.top)
   if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
   await removeAgentFolders(identity.privilege, state.folders)
   return identity.remove()

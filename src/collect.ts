@@ -44,14 +44,16 @@ export async function recordStart(workingDirectory: string, runRoot: string, act
  * Puts the real git dir back and computes the binary patch from the start tree to the work tree
  * now: modified, added (untracked and not ignored), deleted, renamed, binary and mode changes. The
  * agent must be stopped and the work tree handed back first. A scratch index is used, so the
- * user's index stays as it was before the run.
+ * user's index stays as it was before the run. `privateEntries` (the runner's files the agent was
+ * not lent, where they were before the run and where they are now) are left out of the patch.
  */
-export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor): Promise<Changes> {
+export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = []): Promise<Changes> {
   const { dirs } = start
   await restoreGitDir(dirs)
   const nestedRepositories = await findNestedRepositories(dirs.top)
   if (nestedRepositories.length) core.warning(`Left out of the patch: git repositories inside the work tree (${nestedRepositories.slice(0, 20).join(', ')}).`)
-  const excluded = [...start.excluded, ...nestedRepositories]
+  // What the agent could not read never goes out in its patch, wherever it was moved to.
+  const excluded = [...start.excluded, ...nestedRepositories, ...privateEntries]
   const tree = await snapshotTree(dirs, dirs.home, excluded, start.tree)
   const patchFile = path.join(outputDirectory, 'codex.patch')
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]

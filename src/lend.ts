@@ -3,6 +3,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { agentUserFolder, type AgentIdentity, type Privilege } from './isolation.js'
 
+// find(1) words for an entry others may not read: a folder they cannot list and enter, or a file they cannot read.
+const PRIVATE_TO_OTHERS = ['(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')']
+
 /** Where the agent's own folders are, and where it sees the repository and the Codex binary. */
 export interface AgentFolders {
   /** The agent's own folder: outside the runner's home and RUNNER_TEMP in mode `user`. */
@@ -76,7 +79,7 @@ export async function lendWorkspace(identity: AgentIdentity, folders: AgentFolde
     top, '-xdev',
     // The agent's git dir is lent below: its object files are links to the real ones and stay read-only.
     '-path', gitDir, '-prune',
-    '-o', '-uid', runnerUid, '(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')', '-prune', '-print0',
+    '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0',
     // A file with other links is shared with something outside the repository: never hand that to the agent.
     '-o', '-uid', runnerUid, '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+'
   ])
@@ -96,16 +99,22 @@ export async function lendWorkspace(identity: AgentIdentity, folders: AgentFolde
 /**
  * Undoes the lending once the agent is stopped: unmounts its views and gives back to the runner
  * user every entry the agent owns in the repository and its folders. Idempotent; run by main and
- * again by the post step.
+ * again by the post step. Returns where private entries of the runner's are now, from the top:
+ * the agent could not read them, but it could move them, and the patch must not carry them.
  */
-export async function handBack(privilege: Privilege, uid: number, folders: AgentFolders, top: string | undefined): Promise<void> {
+export async function handBack(identity: Pick<AgentIdentity, 'privilege' | 'uid'>, folders: AgentFolders, top: string | undefined): Promise<string[]> {
+  const { privilege, uid } = identity
+  if (!privilege || uid === undefined) return []
   for (const mount of [folders.workspaceMount, folders.codexMount]) if (mount) await unmount(privilege, mount)
-  const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`
+  const runnerUid = String(process.getuid?.() ?? 0)
+  const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path.relative(top, entry)) : []
+  const runner = `${runnerUid}:${process.getgid?.() ?? 0}`
   const trees = [top, folders.home, folders.codexHome].filter((tree): tree is string => Boolean(tree))
   await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '-exec', 'chown', '-h', runner, '{}', '+']).catch((error: { stderr?: string }) => {
     // A tree that is already gone has nothing to give back.
     if (!/No such file or directory/.test(error.stderr ?? '')) throw error
   })
+  return privateNow
 }
 
 /** Removes the agent's folders; the mount points are only ever removed empty, so a mount still in place cannot take the repository with it. */

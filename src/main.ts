@@ -43,9 +43,9 @@ async function main(): Promise<void> {
     const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor))
 
     const survivors = await clock.time('stop', () => identity.stop())
-    if (identity.privilege && identity.uid !== undefined) await clock.time('hand-back', () => handBack(identity.privilege!, identity.uid!, folders, start.dirs.top))
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
-    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor))
+    const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
+    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow]))
     await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {

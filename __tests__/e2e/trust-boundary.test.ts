@@ -207,7 +207,8 @@ describe.each(shapes)('the agent is lent only the repository, and nothing an ear
     chmodSync(home, 0o750)
     const runnerTemp = path.join(home, `temp-${randomBytes(4).toString('hex')}`)
     mkdirSync(runnerTemp)
-    const repository = checkout(runner, undefined, path.join(home, 'work'))
+    // The cloud-auth action's advice: keep its credentials file out of git.
+    const repository = checkout(runner, { 'README.md': '# start\n', '.gitignore': 'gha-creds-*.json\n' }, path.join(home, 'work'))
     const secrets = { creds: `cloud-${randomBytes(8).toString('hex')}`, npm: `npm_${randomBytes(16).toString('hex')}`, temp: `temp-${randomBytes(8).toString('hex')}` }
     writeFileSync(path.join(repository, 'gha-creds-1a2b.json'), JSON.stringify({ private_key: secrets.creds }), { mode: 0o600 })
     mkdirSync(path.join(repository, 'private-dir'), { mode: 0o700 })
@@ -222,19 +223,21 @@ describe.each(shapes)('the agent is lent only the repository, and nothing an ear
 
     const run = await attack(repository, runner, [
       `cat gha-creds-*.json private-dir/inside.txt 2>&1; ls -la ${home} 2>&1 | head -3; cat ${home}/.npmrc 2>&1; find ${runnerTemp} -type f 2>&1 | head; cat ${runnerTemp}/earlier-step.txt 2>&1; echo tried`,
-      'echo change > README.md'
+      // It cannot read them, but it owns the folder they are in: moved under a name git does not ignore, they must still not be published.
+      'echo change > README.md && mv gha-creds-1a2b.json leaked.json && mv private-dir moved-dir && echo moved'
     ], { runnerTemp })
 
     expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
     expect(toolOutput(0)).toContain('tried')
     expect(toolOutput(0)).toMatch(/Permission denied/)
+    expect(toolOutput(1)).toContain('moved')
     for (const [name, secret] of Object.entries(secrets)) {
       expect(toolOutput(0).includes(secret), `${name} reached the model`).toBe(false)
       expect(uploaded().includes(secret), `${name} was uploaded`).toBe(false)
     }
     // Nothing of the runner's was opened for the agent, and the private file is as it was.
     expect({ ...modesOfAncestors(repository), ...modesOfAncestors(runnerTemp) }).toEqual(modesBefore)
-    const creds = statSync(path.join(repository, 'gha-creds-1a2b.json'))
+    const creds = statSync(path.join(repository, 'leaked.json'))
     expect(creds.mode & 0o777).toBe(0o600)
     expect(creds.uid).toBe(runner?.uid ?? 0)
     expect(run.main.stdout).toContain('Not lent to the agent')

@@ -31236,6 +31236,8 @@ function killPid(pid, signal) {
     }
 }
 
+// find(1) words for an entry others may not read: a folder they cannot list and enter, or a file they cannot read.
+const PRIVATE_TO_OTHERS = ['(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')'];
 function agentFolders(identity, runRoot) {
     if (identity.mode === 'none' || !identity.userName) {
         const root = path$1.join(runRoot, 'agent');
@@ -31287,7 +31289,7 @@ async function lendWorkspace(identity, folders, top, codexFolder) {
         top, '-xdev',
         // The agent's git dir is lent below: its object files are links to the real ones and stay read-only.
         '-path', gitDir, '-prune',
-        '-o', '-uid', runnerUid, '(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')', '-prune', '-print0',
+        '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0',
         // A file with other links is shared with something outside the repository: never hand that to the agent.
         '-o', '-uid', runnerUid, '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+'
     ]);
@@ -31305,19 +31307,26 @@ async function lendWorkspace(identity, folders, top, codexFolder) {
 /**
  * Undoes the lending once the agent is stopped: unmounts its views and gives back to the runner
  * user every entry the agent owns in the repository and its folders. Idempotent; run by main and
- * again by the post step.
+ * again by the post step. Returns where private entries of the runner's are now, from the top:
+ * the agent could not read them, but it could move them, and the patch must not carry them.
  */
-async function handBack(privilege, uid, folders, top) {
+async function handBack(identity, folders, top) {
+    const { privilege, uid } = identity;
+    if (!privilege || uid === undefined)
+        return [];
     for (const mount of [folders.workspaceMount, folders.codexMount])
         if (mount)
             await unmount(privilege, mount);
-    const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    const runnerUid = String(process.getuid?.() ?? 0);
+    const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path$1.join(top, '.git'), '-prune', '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry)) : [];
+    const runner = `${runnerUid}:${process.getgid?.() ?? 0}`;
     const trees = [top, folders.home, folders.codexHome].filter((tree) => Boolean(tree));
     await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '-exec', 'chown', '-h', runner, '{}', '+']).catch((error) => {
         // A tree that is already gone has nothing to give back.
         if (!/No such file or directory/.test(error.stderr ?? ''))
             throw error;
     });
+    return privateNow;
 }
 /** Removes the agent's folders; the mount points are only ever removed empty, so a mount still in place cannot take the repository with it. */
 async function removeAgentFolders(privilege, folders) {
@@ -31358,8 +31367,7 @@ async function cleanup(state) {
     }
     const identity = await identityForCleanup(state.isolation, state.agentUser);
     await identity.stop();
-    if (identity.privilege && identity.uid !== undefined)
-        await handBack(identity.privilege, identity.uid, state.folders, state.gitDirs?.top);
+    await handBack(identity, state.folders, state.gitDirs?.top);
     if (state.gitDirs && (await restoreGitDir(state.gitDirs)))
         info(`Put the repository's git dir back at ${state.gitDirs.home}.`);
     await removeAgentFolders(identity.privilege, state.folders);
