@@ -185,6 +185,25 @@ chmod +x /tmp/flee-$$.sh && (setsid sh /tmp/flee-$$.sh "$PWD" >/dev/null 2>&1 &)
     expect(run.main.stdout + (run.post?.stdout ?? '')).not.toContain('could not remove')
   })
 
+  it('is undone by the post step when the main step is killed mid-run', async () => {
+    const repository = checkout(runner)
+    const configBefore = readFileSync(path.join(repository, '.git', 'config'))
+    const run = await attack(repository, runner, ['echo started > started.txt && sleep 120'], { signalAfterMs: { signal: 'SIGKILL', afterMs: 6000 } })
+    const uid = agentUid(run)
+    const user = /unprivileged user '([^']+)'/.exec(run.main.stdout)?.[1] as string
+
+    expect(run.main.signal).toBe('SIGKILL')
+    expect(existsSync(path.join(repository, 'started.txt')), 'the agent was running when main died').toBe(true)
+    expect(run.post?.exitCode, run.post?.stdout).toBe(0)
+    expect(lstatSync(path.join(repository, '.git')).isDirectory()).toBe(true)
+    expect(readFileSync(path.join(repository, '.git', 'config'))).toEqual(configBefore)
+    expect(statSync(path.join(repository, 'started.txt')).uid).toBe(runner?.uid ?? 0)
+    expect(run.mountsLeft).toEqual([])
+    expect(processesOfUid(uid)).toEqual([])
+    expect(existsSync(path.join('/var/lib/codex-action', user))).toBe(false)
+    expect(() => execFileSync('id', ['-u', user], { stdio: 'ignore' })).toThrow()
+  })
+
   it('never gives a second run in the same job the uid of the first', async () => {
     const runnerTemp = scratchFolder('codex-action-one-job-')
     if (runner) chownSync(runnerTemp, runner.uid, runner.gid)
