@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { printAgentText } from '../agent-text.js'
 import type { AgentConfiguration } from '../configure.js'
 import type { Settings } from '../inputs.js'
 import type { AgentIdentity } from '../isolation.js'
@@ -136,5 +137,5 @@ function logProgress(event: CodexEvent, redactor: Redactor): void {
   } else if (event.type === 'turn.failed' || (event.type === 'error' && typeof event.message === 'string')) {
     line = `${event.type}: ${String((event.error as { message?: string } | undefined)?.message ?? event.message)}`
   }
-  if (line) core.info(redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line))
+  if (line) printAgentText([redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line)])
 }
