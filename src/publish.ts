@@ -1,8 +1,9 @@
 import * as core from '@actions/core'
-import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { readdir, stat, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { findAgentFiles, openAgentFile, type AgentFile } from './agent-files.js'
 import type { Changes } from './collect.js'
 import type { AgentConfiguration } from './configure.js'
 import type { Settings } from './inputs.js'
@@ -31,12 +32,14 @@ export interface Publication {
 
 const SUMMARY_MESSAGE_LIMIT = 20_000
 const NAME_CONFLICT_RETRIES = 4
+// Far more than any real session writes; a transcript the agent inflated is cut here, not held whole.
+const TRANSCRIPT_LIMIT_BYTES = 256 * 1024 * 1024
 
 /** Writes the run's small files, uploads them with the patch and logs, and reports outputs and the job summary. */
 export async function publish(report: Report, redactor: Redactor): Promise<Publication> {
   const output = report.configuration.directories.output
   await writeFile(path.join(output, 'last-message.md'), report.outcome.finalMessage, { mode: 0o644 })
-  const transcript = await copyTranscript(report.configuration.directories.codexHome, output, redactor)
+  const transcript = await copyTranscript(report.configuration.directories.codexHome, agentFileOwner(report), output, redactor)
   await writeFile(path.join(output, 'run.json'), JSON.stringify(runRecord(report), null, 2) + '\n', { mode: 0o644 })
 
   const files = ['codex.patch', 'events.jsonl', 'codex.log', 'last-message.md', 'run.json', ...(transcript ? [transcript] : [])].map((name) =>
@@ -73,14 +76,29 @@ function runRecord(report: Report): Record<string, unknown> {
   }
 }
 
+/** Who owns what the agent wrote now: its own user while CODEX_HOME is lent to it, the runner user once it was handed back. */
+function agentFileOwner(report: Report): number | undefined {
+  const { identity, configuration } = report
+  if (identity.mode === 'user' && identity.lentDirectories().includes(configuration.directories.codexHome)) return identity.uid
+  return process.getuid?.()
+}
+
 /** Codex's own transcript of the session (sessions/…/rollout-*.jsonl), redacted, as one more log. */
-async function copyTranscript(codexHome: string, output: string, redactor: Redactor): Promise<string | undefined> {
-  const sessions = path.join(codexHome, 'sessions')
-  if (!existsSync(sessions)) return undefined
-  const rollouts = (await readdir(sessions, { recursive: true })).filter((entry) => /rollout-.*\.jsonl$/.test(String(entry))).map(String)
-  if (rollouts.length === 0) return undefined
-  const newest = rollouts.sort().at(-1) as string
-  await pipeline(createReadStream(path.join(sessions, newest)), redactor.stream(), createWriteStream(path.join(output, 'transcript.jsonl'), { mode: 0o644 }))
+async function copyTranscript(codexHome: string, owner: number | undefined, output: string, redactor: Redactor): Promise<string | undefined> {
+  // The agent owns CODEX_HOME: a link there would make the action read, with its own rights, whatever the agent chose.
+  const rollouts = await findAgentFiles(path.join(codexHome, 'sessions'), /^rollout-.*\.jsonl$/)
+  const newest = rollouts.sort().at(-1)
+  if (!newest) return undefined
+  let transcript: AgentFile
+  try {
+    transcript = await openAgentFile(newest, { owner, maxBytes: TRANSCRIPT_LIMIT_BYTES })
+  } catch (error) {
+    // A warning, not an info line: the agent chose the folder names, and a warning cannot carry a line break.
+    core.warning(redactor.redact(`Codex's transcript was not published: ${(error as Error).message}`))
+    return undefined
+  }
+  if (transcript.truncated) core.warning(redactor.redact(`Codex's transcript ${newest} is ${transcript.size} bytes; only its first ${TRANSCRIPT_LIMIT_BYTES} are published.`))
+  await pipeline(transcript.stream, redactor.stream(), createWriteStream(path.join(output, 'transcript.jsonl'), { mode: 0o644 }))
   return 'transcript.jsonl'
 }
 

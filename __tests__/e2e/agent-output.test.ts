@@ -1,15 +1,28 @@
 // Everything the agent writes or prints is read by the action after it is done: its text must never become a
-// workflow command. The real Codex CLI runs each attack, driven by the scripted model.
+// workflow command, and links it leaves in CODEX_HOME must not be followed. The real Codex CLI runs each
+// attack, driven by the scripted model.
 import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
-import { act, scratchRepository, startWorld, type World } from './harness.js'
+import { act, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
 
 let world: World | undefined
 afterEach(async () => {
   await world?.close()
   world = undefined
 })
+
+function uploadedText(world: World): string {
+  return world.results.artifacts.flatMap((artifact) => [...artifact.files.values()].map((bytes) => bytes.toString('latin1'))).join('\n')
+}
+
+function uploadedFile(world: World, name: string): Buffer {
+  const file = world.results.artifacts[0]?.files.get(name)
+  if (!file) throw new Error(`the artifact holds no ${name}`)
+  return file
+}
 
 /**
  * The lines of a step's output the runner would read as workflow commands: every line that starts (after
@@ -76,5 +89,92 @@ describe("the agent's text in the job log", () => {
     // Still readable in the log: the command and the message, line by line.
     for (const line of injections) expect(log.split(line).length - 1, line).toBeGreaterThanOrEqual(2)
     expect(log).toContain(`::add-mask::after-cr-${tag}`)
+  })
+})
+
+interface LinkAttack {
+  name: string
+  /**
+   * The shell command that plants it: `$NEWEST` is Codex's newest transcript, `$NEWER` a name that sorts after
+   * it, `$PRIVATE…` the runner user's own files. It prints `not-planted` when the kernel refused it.
+   */
+  command: string
+  /** Whether Codex's real transcript stays where the action looks for the newest one. */
+  transcriptKept: boolean
+}
+
+const LINK_ATTACKS: LinkAttack[] = [
+  { name: 'a symlink to a file only the runner user can read', command: 'ln -sf "$PRIVATE" "$NEWEST"', transcriptKept: false },
+  { name: 'a symlink to /proc/self/environ', command: 'ln -sf /proc/self/environ "$NEWEST"', transcriptKept: false },
+  // Codex puts a regular file back where it finds a FIFO, so this one goes where it sorts newest.
+  { name: 'a FIFO', command: 'mkfifo "$NEWER"', transcriptKept: false },
+  // The agent user may not link a file it cannot write (protected_hardlinks); as the runner user it can.
+  { name: 'a hard link to a file only the runner user can read', command: 'ln "$PRIVATE" "$NEWER" 2>&1 || echo not-planted', transcriptKept: false },
+  {
+    name: 'a sessions folder that is a symlink to another folder',
+    command: 'cd "$CODEX_HOME/sessions" && year=$(ls | sort | tail -1) && mv "$year" 0000 && ln -s "$PRIVATE_SESSIONS" "$year"',
+    transcriptKept: true
+  }
+]
+
+describe.each([
+  { isolation: 'none', label: 'isolation: none' },
+  { isolation: undefined, label: 'the default isolation' }
+])('links the agent leaves in CODEX_HOME, with $label', ({ isolation }) => {
+  it.for(LINK_ATTACKS)('$name: not followed; the final message comes from the event stream', { timeout: 120_000 }, async (attack) => {
+    const marker = `runner-private-${randomBytes(12).toString('hex')}`
+    const awsSecret = `aws/${randomBytes(20).toString('base64url')}`
+    const runnerTemp = scratchFolder('agent-links-temp-')
+    const privateFile = path.join(runnerTemp, 'runner-private.txt')
+    const privateMessage = path.join(runnerTemp, 'runner-private-message.txt')
+    const privateSessions = path.join(runnerTemp, 'runner-private-sessions')
+    for (const file of [privateFile, privateMessage]) writeFileSync(file, `${marker}\n`, { mode: 0o600 })
+    mkdirSync(path.join(privateSessions, '12', '31'), { recursive: true })
+    writeFileSync(path.join(privateSessions, '12', '31', 'rollout-2999-12-31T23-59-59-private.jsonl'), JSON.stringify({ marker }) + '\n', { mode: 0o600 })
+    chmodSync(privateSessions, 0o700)
+
+    const plant = [
+      `PRIVATE=${privateFile}`,
+      `PRIVATE_SESSIONS=${privateSessions}`,
+      `NEWEST=$(find "$CODEX_HOME/sessions" -name 'rollout-*.jsonl' | sort | tail -1)`,
+      'test -f "$NEWEST" || { echo no-transcript-to-replace; exit 1; }',
+      'NEWER="$(dirname "$NEWEST")/rollout-9999-12-31T23-59-59-planted.jsonl"',
+      // Codex writes its --output-last-message file through whatever link it finds there.
+      `ln -sf ${privateMessage} "$CODEX_HOME/last-message.md"`,
+      `(${attack.command})`,
+      'echo attack-in-place'
+    ].join('\n')
+    world = await startWorld([{ output: [shell(plant)] }, { output: [message('Left some links behind.')] }])
+
+    const run = await act(world, scratchRepository(), {
+      runnerTemp,
+      // A FIFO that the action opened for reading would hang main; the net is far below the runner's own.
+      timeoutMs: 45_000,
+      inputs: isolation ? { isolation } : {},
+      env: { AWS_SECRET_ACCESS_KEY: awsSecret }
+    })
+
+    const log = run.main.stdout + run.main.stderr
+    // Codex itself may fail the run over its spoiled transcript; main must still finish, not hang.
+    expect(run.main.timedOut, log).toBe(false)
+    expect(run.main.exitCode, log).not.toBeNull()
+    const planted = world.model.requests[1].toolOutputs.at(-1) ?? ''
+    expect(planted).toContain('attack-in-place')
+    expect(run.main.outputs['final-message']).toBe('Left some links behind.')
+    expect(uploadedFile(world, 'last-message.md').toString()).toBe('Left some links behind.')
+
+    const published = { artifact: uploadedText(world), outputs: JSON.stringify(run.main.outputs), summary: run.summary, log: log + (run.post?.stdout ?? '') }
+    for (const [where, text] of Object.entries(published)) {
+      expect(text.includes(marker), `the runner's private file in the ${where}`).toBe(false)
+      expect(text.includes(awsSecret), `the action's environment in the ${where}`).toBe(false)
+    }
+    const names = [...(world.results.artifacts[0]?.files.keys() ?? [])]
+    if (attack.transcriptKept || planted.includes('not-planted')) {
+      expect(uploadedFile(world, 'transcript.jsonl').toString()).toContain('Left some links behind.')
+    } else {
+      expect(names).not.toContain('transcript.jsonl')
+      expect(log).toMatch(/Codex's transcript was not published: .*rollout-[^ ]*\.jsonl (is a symbolic link|is a FIFO|has 2 names)/)
+    }
+    expect(run.post?.exitCode, run.post?.stdout).toBe(0)
   })
 })

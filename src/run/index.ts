@@ -1,7 +1,6 @@
 import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -86,7 +85,8 @@ export async function runCodex(
     ])
     const durationMs = Date.now() - startedAt.getTime()
     const summary = reader.summary
-    const finalMessage = redactor.redact((await readFile(configuration.lastMessageFile, 'utf8').catch(() => '')) || summary.lastAgentMessage || '')
+    // From Codex's own event stream: the --output-last-message file lies in CODEX_HOME, where the agent can put a link.
+    const finalMessage = redactor.redact(summary.lastAgentMessage ?? '')
     const conclusion: Conclusion =
       stopReason ?? (exit.code === 0 && summary.turnCompleted && !summary.turnFailure ? 'success' : 'failure')
     const failure =
