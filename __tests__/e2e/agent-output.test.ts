@@ -1,12 +1,12 @@
 // Everything the agent writes or prints is read by the action after it is done: its text must never become a
-// workflow command, and links it leaves in CODEX_HOME must not be followed. The real Codex CLI runs each
-// attack, driven by the scripted model.
+// workflow command, links it leaves in CODEX_HOME must not be followed, and the model proxy must forward none
+// of its headers. The real Codex CLI runs each attack, driven by the scripted model.
 import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
-import { act, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
+import { API_KEY, act, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
 
 let world: World | undefined
 afterEach(async () => {
@@ -176,5 +176,39 @@ describe.each([
       expect(log).toMatch(/Codex's transcript was not published: .*rollout-[^ ]*\.jsonl (is a symbolic link|is a FIFO|has 2 names)/)
     }
     expect(run.post?.exitCode, run.post?.stdout).toBe(0)
+  })
+})
+
+describe('the model proxy', () => {
+  it("forwards none of the agent's own headers, even with the per-run token stolen from Codex", async () => {
+    const steal = [
+      // The token is in Codex's environment; a process of the same user can read it there.
+      `token=$(for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < "$f" 2>/dev/null; done | grep -m1 '^CODEX_ACTION_MODEL_TOKEN=' | cut -d= -f2-)`,
+      `url=$(grep base_url "$CODEX_HOME/config.toml" | cut -d'"' -f2)`,
+      'test -n "$token" || { echo no-token; exit 1; }',
+      `curl -s -o /dev/null -w 'proxy-status=%{http_code}\\n' -X POST "$url/responses" -H "Authorization: Bearer $token" ` +
+        `-H 'OpenAI-Organization: org-agent' -H 'OpenAI-Project: proj_agent' -H 'X-HTTP-Method-Override: DELETE' -H 'Cookie: session=agent' ` +
+        `-H 'X-Forwarded-For: 203.0.113.7' -H 'X-Forwarded-Host: evil.example' -H 'api-key: agent-key' -H 'Accept-Encoding: gzip' ` +
+        `-H 'Content-Type: application/json' -d '{"model":"gpt-5.5","input":[],"stream":true}'`
+    ].join('\n')
+    // The agent's request arrives while its command runs, between Codex's first and second.
+    world = await startWorld([{ output: [shell(steal)] }, { output: [message('for the agent')] }, { output: [message('done')] }])
+
+    const run = await act(world, scratchRepository())
+
+    expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
+    expect(world.model.requests[2].toolOutputs.at(-1)).toContain('proxy-status=200')
+    expect(world.model.requests).toHaveLength(3)
+    const [codexFirst, agent, codexSecond] = world.model.requests
+    expect(agent.headers.authorization).toBe(`Bearer ${API_KEY}`)
+    for (const name of ['openai-organization', 'openai-project', 'x-http-method-override', 'cookie', 'x-forwarded-for', 'x-forwarded-host', 'api-key', 'accept-encoding']) {
+      expect(agent.headers[name], name).toBeUndefined()
+    }
+    // Codex's own headers still reach the model.
+    for (const request of [codexFirst, codexSecond]) {
+      expect(request.headers.originator).toBe('codex_exec')
+      expect(request.headers['session-id']).toMatch(/\S/)
+      expect(request.headers['x-codex-turn-metadata']).toMatch(/^\{/)
+    }
   })
 })
