@@ -10,6 +10,7 @@ import type { Settings } from './inputs.js'
 import type { InstalledCodex } from './install/index.js'
 import type { AgentIdentity } from './isolation.js'
 import type { Usage } from './model-proxy.js'
+import { OUTPUT_LIMIT_BYTES, SUMMARY_PART_BYTES, cutDiffstat, cutEscapedText, cutFileList, cutText } from './output-limits.js'
 import type { Redactor } from './redact.js'
 import type { StageClock } from './stage-clock.js'
 import type { RunOutcome } from './run/index.js'
@@ -30,10 +31,10 @@ export interface Publication {
   artifactUrl?: string
 }
 
-const SUMMARY_MESSAGE_LIMIT = 20_000
 const NAME_CONFLICT_RETRIES = 4
 // Far more than any real session writes; a transcript the agent inflated is cut here, not held whole.
 const TRANSCRIPT_LIMIT_BYTES = 256 * 1024 * 1024
+const MESSAGE_CUT_NOTE = '\n\n…(cut; the whole message is last-message.md in the artifact)'
 
 /** Writes the run's small files, uploads them with the patch and logs, and reports outputs and the job summary. */
 export async function publish(report: Report, redactor: Redactor): Promise<Publication> {
@@ -136,12 +137,15 @@ function artifactUrl(id: number): string | undefined {
 
 function setOutputs(report: Report, publication: Publication): void {
   const { outcome, changes, codex } = report
+  const changedFiles = cutFileList(changes.changedFiles)
   core.setOutput('conclusion', outcome.conclusion)
-  core.setOutput('final-message', outcome.finalMessage)
+  core.setOutput('final-message', cutText(outcome.finalMessage, MESSAGE_CUT_NOTE, OUTPUT_LIMIT_BYTES))
   core.setOutput('has-changes', String(changes.hasChanges))
-  core.setOutput('changed-files', JSON.stringify(changes.changedFiles))
-  core.setOutput('diffstat', changes.diffstat)
+  core.setOutput('changed-files', changedFiles.json)
+  core.setOutput('changed-files-truncated', String(changedFiles.truncated))
+  core.setOutput('diffstat', cutDiffstat(changes.diffstat, OUTPUT_LIMIT_BYTES))
   core.setOutput('patch-path', changes.patchFile)
+  core.setOutput('patch-redacted', String(changes.redacted))
   core.setOutput('artifact-id', publication.artifactId === undefined ? '' : String(publication.artifactId))
   core.setOutput('artifact-url', publication.artifactUrl ?? '')
   core.setOutput('codex-version', codex.version)
@@ -153,15 +157,14 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const { outcome, changes, usage, identity, codex } = report
   const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫' }[outcome.conclusion]
-  const message = outcome.finalMessage.length > SUMMARY_MESSAGE_LIMIT ? `${outcome.finalMessage.slice(0, SUMMARY_MESSAGE_LIMIT)}\n\n…(truncated; the full message is in the artifact)` : outcome.finalMessage
   const summary = core.summary
     .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
     .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
-  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML.
-  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${escapeHtml(outcome.failure)}\n`, true)
-  if (message) summary.addHeading('Final message', 3).addCodeBlock(escapeHtml(message), 'markdown')
+  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML, each part cut to size.
+  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${cutEscapedText(escapeHtml(outcome.failure), ' …(cut; events.jsonl and codex.log in the artifact have all of it)')}\n`, true)
+  if (outcome.finalMessage) summary.addHeading('Final message', 3).addCodeBlock(cutEscapedText(escapeHtml(outcome.finalMessage), MESSAGE_CUT_NOTE), 'markdown')
   summary.addHeading('Changes', 3).addRaw(changes.hasChanges ? '' : 'No files changed.', true)
-  if (changes.hasChanges) summary.addCodeBlock(escapeHtml(changes.diffstat), 'text')
+  if (changes.hasChanges) summary.addCodeBlock(cutDiffstat(escapeHtml(changes.diffstat), SUMMARY_PART_BYTES), 'text')
   summary.addHeading('Usage', 3).addTable([
     [
       { data: 'requests', header: true },

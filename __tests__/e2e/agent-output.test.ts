@@ -1,11 +1,13 @@
 // Everything the agent writes or prints is read by the action after it is done: its text must never become a
-// workflow command, links it leaves in CODEX_HOME must not be followed, and the model proxy must forward none
-// of its headers. The real Codex CLI runs each attack, driven by the scripted model.
+// workflow command, links it leaves in CODEX_HOME must not be followed, the model proxy must forward none of
+// its headers, and what it produces in bulk must stay within the runner's limits. The real Codex CLI runs
+// each attack, driven by the scripted model.
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
+import type { ActionRun } from '../../test-support/runner.js'
 import { API_KEY, act, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
 
 let world: World | undefined
@@ -210,5 +212,57 @@ describe('the model proxy', () => {
       expect(request.headers['session-id']).toMatch(/\S/)
       expect(request.headers['x-codex-turn-metadata']).toMatch(/^\{/)
     }
+  })
+})
+
+const FILE_COUNT = 20_000
+const KIB = 1024
+
+describe('an agent that changes 20,000 files', () => {
+  it('gets outputs and a job summary cut to size, with valid JSON and a pointer to the artifact, which lists them all', async () => {
+    const folder = 'generated/a-folder-with-a-rather-long-name'
+    const make = `mkdir -p ${folder} && cd ${folder} && for i in $(seq -w 1 ${FILE_COUNT}); do echo "$i" > "file-with-a-long-descriptive-name-$i.txt"; done && echo made`
+    world = await startWorld([{ output: [shell(make)] }, { output: [message('Generated the files.')] }])
+
+    const run = await act(world, scratchRepository(), { inputs: { isolation: 'none' } })
+
+    const outputs = run.main.outputs
+    const sizes = Object.fromEntries(['changed-files', 'diffstat', 'final-message'].map((name) => [name, Buffer.byteLength(outputs[name] ?? '')]))
+    console.log(`20,000 changed files: output sizes ${JSON.stringify(sizes)}, job summary ${Buffer.byteLength(run.summary)} bytes`)
+    expect(run.main.succeeded, run.main.stdout + run.main.fileCommandErrors.join('\n')).toBe(true)
+    expect(outputs.conclusion).toBe('success')
+
+    const listed = JSON.parse(outputs['changed-files']) as string[]
+    expect(listed.length).toBeGreaterThan(0)
+    expect(listed.length).toBeLessThanOrEqual(1000)
+    expect(sizes['changed-files']).toBeLessThanOrEqual(64 * KIB)
+    for (const name of listed) expect(name).toMatch(new RegExp(`^${folder}/file-with-a-long-descriptive-name-\\d{5}\\.txt$`))
+    expect(outputs['changed-files-truncated']).toBe('true')
+
+    expect(sizes.diffstat).toBeLessThanOrEqual(64 * KIB)
+    const diffstat = outputs.diffstat.split('\n')
+    expect(diffstat.at(-1)).toBe(` ${FILE_COUNT} files changed, ${FILE_COUNT} insertions(+)`)
+    expect(diffstat.at(-2)).toMatch(/more files; the patch in the artifact has every change/)
+    expect(Buffer.byteLength(run.summary)).toBeLessThan(1024 * KIB)
+
+    const record = JSON.parse(uploadedFile(world, 'run.json').toString())
+    expect(record.changedFiles).toHaveLength(FILE_COUNT)
+    expect(record.changedFiles.slice(0, listed.length)).toEqual(listed)
+    expect(outputs['patch-redacted']).toBe('false')
+  })
+})
+
+describe('a patch that held a secret', () => {
+  it("says so in the 'patch-redacted' output and in run.json, so a landing step can refuse it", async () => {
+    const secret = `passthrough-secret-${randomBytes(12).toString('hex')}`
+    world = await startWorld([{ output: [shell('printf "%s\\n" "$MY_SECRET_TOKEN" > leaked.txt')] }, { output: [message('Wrote it down.')] }])
+
+    const run: ActionRun = await act(world, scratchRepository(), { inputs: { 'env-passthrough': 'MY_SECRET_TOKEN' }, env: { MY_SECRET_TOKEN: secret } })
+
+    expect(run.main.outputs.conclusion, run.main.stdout).toBe('success')
+    expect(run.main.outputs['patch-redacted']).toBe('true')
+    expect(JSON.parse(uploadedFile(world, 'run.json').toString()).patchRedacted).toBe(true)
+    expect(readFileSync(run.main.outputs['patch-path'], 'utf8')).not.toContain(secret)
+    expect(uploadedText(world)).not.toContain(secret)
   })
 })
