@@ -1,10 +1,10 @@
-import { z as cleanup, A as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { B as cleanup, C as loadRunState, i as info, w as warning } from './chunks/state.js';
+import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';
 import 'node:os';
 import 'node:path';
 import 'node:util';
-import 'node:crypto';
 import 'node:fs';
 import 'os';
 import 'crypto';

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { escapeHtml } from './agent-text.js'
 import { restoreGitDir } from './git-dir.js'
 import { identityForCleanup } from './isolation.js'
 import { handBack, removeAgentFolders } from './lend.js'
@@ -20,5 +21,9 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
   await handBack(identity, state.folders, state.gitDirs?.top)
   if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
   await removeAgentFolders(identity.privilege, state.folders)
-  return identity.remove()
+  const left = await identity.remove()
+  if (left.length && process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write()
+  }
+  return left
 }

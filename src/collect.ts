@@ -62,7 +62,7 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit])
   const child = spawn('git', command.args, { cwd: dirs.top, env: command.env, stdio: ['ignore', 'pipe', 'pipe'] })
   // Redacted by exact secret values only: a shape match would silently change the agent's content.
-  const redacting = redactor.stream()
+  const redacting = redactor.stream({ shapes: false })
   const patchWritten = pipeline(child.stdout, redacting, createWriteStream(patchFile, { mode: 0o644, flags: 'wx' }))
   const [exitCode] = await Promise.all([new Promise<number | null>((resolve) => child.once('close', resolve)), patchWritten])
   if (exitCode !== 0) throw new Error(`git diff failed in ${dirs.top} (exit ${exitCode})`)

@@ -18,8 +18,6 @@ export interface AgentConfiguration {
   env: Record<string, string>
   /** Where Codex runs, as the agent sees the repository. */
   workingDirectory: string
-  /** The file Codex writes its final message to (agent-writable, so inside CODEX_HOME). */
-  lastMessageFile: string
 }
 
 interface ModelEndpoint {
@@ -96,7 +94,7 @@ export async function configureCodex(
   agentEnv.CODEX_HOME = folders.codexHome
   agentEnv[MODEL_TOKEN_VARIABLE] = endpoint.clientToken
 
-  return { directories: { output, codexHome: folders.codexHome }, configPath, env: agentEnv, workingDirectory: view.workingDirectory, lastMessageFile: path.join(folders.codexHome, 'last-message.md') }
+  return { directories: { output, codexHome: folders.codexHome }, configPath, env: agentEnv, workingDirectory: view.workingDirectory }
 }
 
 function passthroughValues(names: string[], env: NodeJS.ProcessEnv): Record<string, string> {

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseToml, TomlError } from 'smol-toml'
 import { parseArgumentList } from './argument-list.js'
@@ -101,12 +101,12 @@ export function readSettings(env: Env = process.env): Settings {
       apiKey,
       'the model API key, usually ${{ secrets.OPENAI_API_KEY }} (GitHub gives no secrets to workflows that pull requests from forks trigger)'
     ),
-    baseUrl: readUrl('base-url', 'https://api.openai.com/v1'),
+    baseUrl: refusePlainHttp('base-url', readUrl('base-url', 'https://api.openai.com/v1'), 'openai-api-key', apiKey),
     model: readModel(),
     reasoningEffort: readChoice('reasoning-effort', REASONING_EFFORTS),
     codexVersion: readCodexVersion(),
     codexPath: readCodexPath(),
-    npmRegistry: readUrl('npm-registry', 'https://registry.npmjs.org'),
+    npmRegistry: refusePlainHttp('npm-registry', readUrl('npm-registry', 'https://registry.npmjs.org'), 'npm-registry-token', npmRegistryToken),
     npmRegistryToken,
     cache: readBoolean('cache', true),
     extraConfig: readExtraConfig(),
@@ -174,12 +174,12 @@ function readPrompt(workingDirectory: string, env: Env): string {
   }
   if (prompt.trim()) return checkPromptSize('prompt', prompt)
 
-  const base = env.GITHUB_WORKSPACE || workingDirectory
-  const file = path.resolve(base, promptFile)
+  const workspace = env.GITHUB_WORKSPACE || workingDirectory
+  const file = path.resolve(workspace, promptFile)
   if (!existsSync(file) || !statSync(file).isFile()) {
     throw new InputError('prompt-file', `points to '${file}', which is not a file`, 'a path to a UTF-8 text file, relative to the workspace')
   }
-  const text = readFileSync(file, 'utf8')
+  const text = readFileSync(insideWorkspace('prompt-file', file, workspace, 'a path to a UTF-8 text file inside the workspace'), 'utf8')
   if (!text.trim()) throw new InputError('prompt-file', `points to '${file}', which is empty`, 'a file holding the prompt text')
   return checkPromptSize('prompt-file', text)
 }
@@ -206,6 +206,31 @@ function readUrl(input: string, fallback: string): string {
     throw new InputError(input, 'holds credentials in the URL', `a URL without user:password (pass secrets through their own inputs)`)
   }
   return value.replace(/\/+$/, '')
+}
+
+/** The URL `value` of `input`, unless it is plain HTTP to another machine while `secretInput` is set: that would send the secret unencrypted. */
+function refusePlainHttp(input: string, value: string, secretInput: string, secret: string | undefined): string {
+  const url = new URL(value)
+  if (secret && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new InputError(input, `is '${value}', plain HTTP to another machine, which would send '${secretInput}' unencrypted`, 'an https:// URL, or http:// only to this machine (127.0.0.0/8, ::1 or localhost)')
+  }
+  return value
+}
+
+/** The URL parser has already turned every IPv4 spelling (127.1, 0x7f.0.0.1) into dotted decimal. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
+/** The real path of `file`, which must lie inside the workspace however it was written: no link may lead out of it. */
+function insideWorkspace(input: string, file: string, workspace: string, accepted: string): string {
+  const real = realpathSync(file)
+  const root = realpathSync(workspace)
+  const relative = path.relative(root, real)
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new InputError(input, `resolves to '${real}', outside the workspace '${root}'`, accepted)
+  }
+  return real
 }
 
 function readChoice<T extends string>(input: string, choices: readonly T[]): T | undefined {
@@ -297,10 +322,12 @@ function controlledFlag(arg: string): string | undefined {
 function readWorkingDirectory(env: Env): string {
   const value = core.getInput('working-directory')
   const workspace = env.GITHUB_WORKSPACE || process.cwd()
-  const directory = path.resolve(workspace, value || '.')
-  if (!existsSync(directory) || !statSync(directory).isDirectory()) {
-    throw new InputError('working-directory', `points to '${directory}', which is not a directory`, 'a directory inside a git work tree (run actions/checkout first)')
+  const resolved = path.resolve(workspace, value || '.')
+  if (!existsSync(resolved) || !statSync(resolved).isDirectory()) {
+    throw new InputError('working-directory', `points to '${resolved}', which is not a directory`, 'a directory inside a git work tree (run actions/checkout first)')
   }
+  // The agent gets the run of this directory; a path or link out of the workspace would hand it someone else's.
+  const directory = insideWorkspace('working-directory', resolved, workspace, 'a directory inside the workspace (GITHUB_WORKSPACE), relative to it')
   try {
     const inside = execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: directory, stdio: ['ignore', 'pipe', 'ignore'] })
     if (inside.toString().trim() !== 'true') throw new Error('not a work tree')

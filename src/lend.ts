@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { printAgentText } from './agent-text.js'
 import { agentUserFolder, type AgentIdentity, type Privilege } from './isolation.js'
 
 // find(1) words for an entry others may not read: a folder they cannot list and enter, or a file they cannot read.
@@ -91,7 +92,8 @@ export async function lendWorkspace(identity: AgentIdentity, folders: AgentFolde
 
   const withheld = listing.split('\0').filter(Boolean).map((entry) => path.relative(top, entry))
   if (withheld.length) {
-    core.info(`Not lent to the agent (private to the runner user, so an earlier step's): ${withheld.slice(0, 50).join(', ')}${withheld.length > 50 ? ` and ${withheld.length - 50} more` : ''}.`)
+    core.info(`Not lent to the agent (private to the runner user, so an earlier step's): ${withheld.length} entries.`)
+    printAgentText(withheld.slice(0, 50).map((entry) => `  ${entry}`))
   }
   return withheld
 }

@@ -28,7 +28,28 @@ const FORWARDED = [
   { method: 'GET', path: /^\/models$/ }
 ]
 const PREFIX = '/v1'
-const HOP_BY_HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'authorization', 'api-key', 'proxy-authorization', 'upgrade', 'te', 'trailer'])
+// The request headers a Responses endpoint needs from Codex, as 0.169.0 sends them (measured): the body's type and
+// size, the SSE accept, who is calling and the session ids; older versions the action may install sent session_id,
+// conversation_id, version and OpenAI-Beta instead. Nothing else passes: with a stolen per-run token the agent could
+// otherwise bill another organization or project, override the method, or add cookies and forwarding headers.
+// Not accept-encoding either: the usage counter reads the stream as text. The user-agent is the proxy's own.
+const FORWARDED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'accept',
+  'originator',
+  'version',
+  'openai-beta',
+  'session-id',
+  'session_id',
+  'thread-id',
+  'conversation_id',
+  'x-client-request-id',
+  'x-codex-beta-features',
+  'x-codex-window-id',
+  'x-codex-turn-metadata'
+])
 const LONGEST_SSE_LINE = 8 * 1024 * 1024
 
 /**
@@ -65,7 +86,7 @@ export async function startModelProxy(upstream: string, apiKey: string): Promise
     const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` }
     if (upstreamUrl.hostname.endsWith('.azure.com')) headers['api-key'] = apiKey
     for (const [name, value] of Object.entries(request.headers)) {
-      if (!HOP_BY_HOP.has(name) && typeof value === 'string') headers[name] = value
+      if (FORWARDED_HEADERS.has(name) && typeof value === 'string') headers[name] = value
     }
     const upstreamResponse = await client.request(request.method ?? 'POST', target.href, request.method === 'GET' ? null : request, headers)
     const message = upstreamResponse.message

@@ -1,14 +1,17 @@
 import * as core from '@actions/core'
-import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { readdir, stat, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { findAgentFiles, openAgentFile, type AgentFile } from './agent-files.js'
+import { escapeHtml } from './agent-text.js'
 import type { Changes } from './collect.js'
 import type { AgentConfiguration } from './configure.js'
 import type { Settings } from './inputs.js'
 import type { InstalledCodex } from './install/index.js'
 import type { AgentIdentity } from './isolation.js'
 import type { Usage } from './model-proxy.js'
+import { OUTPUT_LIMIT_BYTES, SUMMARY_PART_BYTES, cutDiffstat, cutEscapedText, cutFileList, cutText } from './output-limits.js'
 import type { Redactor } from './redact.js'
 import type { StageClock } from './stage-clock.js'
 import type { RunOutcome } from './run/index.js'
@@ -31,14 +34,17 @@ export interface Publication {
   artifactUrl?: string
 }
 
-const SUMMARY_MESSAGE_LIMIT = 20_000
 const NAME_CONFLICT_RETRIES = 4
+// Far more than any real session writes; a transcript the agent inflated is cut here, not held whole.
+const TRANSCRIPT_LIMIT_BYTES = 256 * 1024 * 1024
+const MESSAGE_CUT_NOTE = '\n\n…(cut; the whole message is last-message.md in the artifact)'
 
 /** Writes the run's small files, uploads them with the patch and logs, and reports outputs and the job summary. */
 export async function publish(report: Report, redactor: Redactor): Promise<Publication> {
   const output = report.configuration.directories.output
   await writeFile(path.join(output, 'last-message.md'), report.outcome.finalMessage, { mode: 0o644 })
-  const transcript = await copyTranscript(report.configuration.directories.codexHome, output, redactor)
+  // Publish runs after hand-back: what the agent wrote is the runner user's now, and anything else (a link to root's file) is refused.
+  const transcript = await copyTranscript(report.configuration.directories.codexHome, process.getuid?.(), output, redactor)
   await writeFile(path.join(output, 'run.json'), JSON.stringify(runRecord(report), null, 2) + '\n', { mode: 0o644 })
 
   const files = ['codex.patch', 'events.jsonl', 'codex.log', 'last-message.md', 'run.json', ...(transcript ? [transcript] : [])].map((name) =>
@@ -78,13 +84,21 @@ function runRecord(report: Report): Record<string, unknown> {
 }
 
 /** Codex's own transcript of the session (sessions/…/rollout-*.jsonl), redacted, as one more log. */
-async function copyTranscript(codexHome: string, output: string, redactor: Redactor): Promise<string | undefined> {
-  const sessions = path.join(codexHome, 'sessions')
-  if (!existsSync(sessions)) return undefined
-  const rollouts = (await readdir(sessions, { recursive: true })).filter((entry) => /rollout-.*\.jsonl$/.test(String(entry))).map(String)
-  if (rollouts.length === 0) return undefined
-  const newest = rollouts.sort().at(-1) as string
-  await pipeline(createReadStream(path.join(sessions, newest)), redactor.stream(), createWriteStream(path.join(output, 'transcript.jsonl'), { mode: 0o644 }))
+async function copyTranscript(codexHome: string, owner: number | undefined, output: string, redactor: Redactor): Promise<string | undefined> {
+  // The agent owns CODEX_HOME: a link there would make the action read, with its own rights, whatever the agent chose.
+  const rollouts = await findAgentFiles(path.join(codexHome, 'sessions'), /^rollout-.*\.jsonl$/)
+  const newest = rollouts.sort().at(-1)
+  if (!newest) return undefined
+  let transcript: AgentFile
+  try {
+    transcript = await openAgentFile(newest, { owner, maxBytes: TRANSCRIPT_LIMIT_BYTES })
+  } catch (error) {
+    // A warning, not an info line: the agent chose the folder names, and a warning cannot carry a line break.
+    core.warning(redactor.redact(`Codex's transcript was not published: ${(error as Error).message}`))
+    return undefined
+  }
+  if (transcript.truncated) core.warning(redactor.redact(`Codex's transcript ${newest} is ${transcript.size} bytes; only its first ${TRANSCRIPT_LIMIT_BYTES} are published.`))
+  await pipeline(transcript.stream, redactor.stream(), createWriteStream(path.join(output, 'transcript.jsonl'), { mode: 0o644 }))
   return 'transcript.jsonl'
 }
 
@@ -122,12 +136,15 @@ function artifactUrl(id: number): string | undefined {
 
 function setOutputs(report: Report, publication: Publication): void {
   const { outcome, changes, codex } = report
+  const changedFiles = cutFileList(changes.changedFiles)
   core.setOutput('conclusion', outcome.conclusion)
-  core.setOutput('final-message', outcome.finalMessage)
+  core.setOutput('final-message', cutText(outcome.finalMessage, MESSAGE_CUT_NOTE, OUTPUT_LIMIT_BYTES))
   core.setOutput('has-changes', String(changes.hasChanges))
-  core.setOutput('changed-files', JSON.stringify(changes.changedFiles))
-  core.setOutput('diffstat', changes.diffstat)
+  core.setOutput('changed-files', changedFiles.json)
+  core.setOutput('changed-files-truncated', String(changedFiles.truncated))
+  core.setOutput('diffstat', cutDiffstat(changes.diffstat, OUTPUT_LIMIT_BYTES))
   core.setOutput('patch-path', changes.patchFile)
+  core.setOutput('patch-redacted', String(changes.redacted))
   core.setOutput('artifact-id', publication.artifactId === undefined ? '' : String(publication.artifactId))
   core.setOutput('artifact-url', publication.artifactUrl ?? '')
   core.setOutput('codex-version', codex.version)
@@ -139,15 +156,19 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const { outcome, changes, usage, identity, codex } = report
   const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫' }[outcome.conclusion]
-  const message = outcome.finalMessage.length > SUMMARY_MESSAGE_LIMIT ? `${outcome.finalMessage.slice(0, SUMMARY_MESSAGE_LIMIT)}\n\n…(truncated; the full message is in the artifact)` : outcome.finalMessage
   const summary = core.summary
     .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
     .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
-  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML.
-  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${escapeHtml(outcome.failure)}\n`, true)
-  if (message) summary.addHeading('Final message', 3).addCodeBlock(escapeHtml(message), 'markdown')
+  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML, each part cut to size.
+  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${cutEscapedText(escapeHtml(outcome.failure), ' …(cut; events.jsonl and codex.log in the artifact have all of it)')}\n`, true)
+  if (outcome.finalMessage) summary.addHeading('Final message', 3).addCodeBlock(cutEscapedText(escapeHtml(outcome.finalMessage), MESSAGE_CUT_NOTE), 'markdown')
   summary.addHeading('Changes', 3).addRaw(changes.hasChanges ? '' : 'No files changed.', true)
-  if (changes.hasChanges) summary.addCodeBlock(escapeHtml(changes.diffstat), 'text')
+  const leftOut = [
+    report.withheld.length ? `${report.withheld.length} private entries of earlier steps were not lent to the agent and are not in the patch` : '',
+    changes.nestedRepositories.length ? `${changes.nestedRepositories.length} git repositories inside the work tree are not in the patch` : ''
+  ].filter(Boolean)
+  if (leftOut.length) summary.addRaw(`${leftOut.join('; ')} (run.json in the artifact lists them).`, true)
+  if (changes.hasChanges) summary.addCodeBlock(cutDiffstat(escapeHtml(changes.diffstat), SUMMARY_PART_BYTES), 'text')
   summary.addHeading('Usage', 3).addTable([
     [
       { data: 'requests', header: true },
@@ -162,6 +183,3 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   await summary.write()
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-}

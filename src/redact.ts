@@ -47,16 +47,16 @@ export class Redactor {
   }
 
   /** Where secrets that start at `from` or later lie in bytes held as a latin1 string: in order, overlapping finds merged. */
-  findInBytes(bytes: string, from = 0): Span[] {
-    return this.find(bytes, this.byteLiterals, from)
+  findInBytes(bytes: string, from = 0, shapes = true): Span[] {
+    return this.find(bytes, this.byteLiterals, from, shapes)
   }
 
-  private find(text: string, literals: string[], from = 0): Span[] {
+  private find(text: string, literals: string[], from = 0, shapes = true): Span[] {
     const spans: Span[] = []
     for (const literal of literals) {
       for (let at = text.indexOf(literal, from); at >= 0; at = text.indexOf(literal, at + 1)) spans.push({ start: at, end: at + literal.length })
     }
-    for (const { source, flags } of TOKEN_SHAPES) {
+    for (const { source, flags } of shapes ? TOKEN_SHAPES : []) {
       // Matching starts at `from`, while the look-behind still sees the bytes before it.
       const shape = new RegExp(source, flags)
       shape.lastIndex = from
@@ -73,10 +73,19 @@ export class Redactor {
     return merged
   }
 
-  /** A stream that writes only redacted bytes, however the input was chunked; every other byte passes unchanged. */
-  stream(): RedactingStream {
-    return new RedactingStream(this)
+  /**
+   * A stream that writes only redacted bytes, however the input was chunked; every other byte passes unchanged.
+   * `shapes: false` removes only the known values: for content that must stay exact (the patch), where a
+   * string that merely looks like a token is the user's data, and changing it would silently alter a file.
+   */
+  stream(options: StreamOptions = {}): RedactingStream {
+    return new RedactingStream(this, options.shapes ?? true)
   }
+}
+
+export interface StreamOptions {
+  /** Also remove well-known token shapes whose value the action was not told (default true). */
+  shapes?: boolean
 }
 
 export interface Span {
@@ -105,7 +114,10 @@ export class RedactingStream extends Transform {
   /** Whether anything was removed. */
   changed = false
 
-  constructor(private readonly redactor: Redactor) {
+  constructor(
+    private readonly redactor: Redactor,
+    private readonly shapes: boolean
+  ) {
     super()
   }
 
@@ -130,7 +142,7 @@ export class RedactingStream extends Transform {
     const text = this.written + this.pending
     const from = this.written.length
     // What starts before `from` was already judged, with the hold-back after it in view.
-    const spans = this.redactor.findInBytes(text, from)
+    const spans = this.redactor.findInBytes(text, from, this.shapes)
     let cut = final ? text.length : text.length - this.redactor.holdBack
     for (const span of spans) if (span.start < cut && span.end > cut) cut = span.end
     if (spans.some((span) => span.start < cut)) this.changed = true

@@ -2,7 +2,7 @@
 // fails with one `::error::` that names the input and the accepted form, Codex never starts, and
 // nothing the user had is changed, left behind or uploaded.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect as globalExpect, it } from 'vitest'
 import { message } from '../../test-support/responses-server.js'
@@ -42,7 +42,7 @@ interface Snapshot {
   files: Map<string, Buffer>
 }
 
-/** Every work-tree file byte for byte, plus what in .git the action could touch (config, HEAD, the index's content). */
+/** Every work-tree file byte for byte (a link as its target), plus what in .git the action could touch (config, HEAD, the index's content). */
 function snapshot(repository: string): Snapshot {
   const files = new Map<string, Buffer>()
   const walk = (relative: string): void => {
@@ -50,6 +50,7 @@ function snapshot(repository: string): Snapshot {
       const name = path.join(relative, entry.name)
       if (name === '.git') continue
       if (entry.isDirectory()) walk(name)
+      else if (entry.isSymbolicLink()) files.set(name, Buffer.from(`link to ${readlinkSync(path.join(repository, name))}`))
       else files.set(name, readFileSync(path.join(repository, name)))
     }
   }
@@ -112,11 +113,13 @@ function expectRefused(expect: Expect, run: ActionRun, world: World, repository:
 
 async function refusedRun(expect: Expect, options: (repository: string) => ActOptions, says: RegExp, secrets?: string[]): Promise<string> {
   const repository = userRepository()
+  // A case may add to the repository (a link) before the snapshot of what must not change.
+  const caseOptions = options(repository)
   const before = snapshot(repository)
   // A model that would answer at once, so a run that should not have started would be caught by its requests.
   const world = await startWorld([{ output: [message('should never be asked')] }])
   try {
-    const run = await act(world, repository, { timeoutMs: FAST_MS, ...options(repository) })
+    const run = await act(world, repository, { timeoutMs: FAST_MS, ...caseOptions })
     return expectRefused(expect, run, world, repository, before, says, secrets)
   } finally {
     await world.close()
@@ -127,7 +130,7 @@ interface BadInput {
   name: string
   /** The action's inputs for the case, given the scratch repository (the workspace). */
   inputs: (repository: string) => Record<string, string>
-  env?: Record<string, string>
+  env?: () => Record<string, string>
   /** The input the message must name, quoted. */
   input: string
   /** The problem and the accepted form, as the message says them. */
@@ -143,6 +146,20 @@ function outsideGit(): string {
   return directory
 }
 
+/** A file outside the workspace that the prompt must never be read from; its text must never reach the log. */
+const OUTSIDE_TEXT = 'the runner user private notes 5f0e2c'
+function outsideFile(): string {
+  const file = path.join(scratchFolder('codex-action-outside-'), 'private.md')
+  writeFileSync(file, `${OUTSIDE_TEXT}\n`, { mode: 0o600 })
+  return file
+}
+
+/** `name` in the repository as a link to `target`. */
+function linkIn(repository: string, name: string, target: string): string {
+  symlinkSync(target, path.join(repository, name))
+  return name
+}
+
 const EXACTLY_ONE = /Expected exactly one of 'prompt' \(the text\) or 'prompt-file' \(a path\)\./
 const VERSION_FORM = /Expected an exact version such as '\d+\.\d+\.\d+', or 'latest'\./
 const MINUTES = /Expected a positive number of minutes, at most 1440\./
@@ -150,6 +167,8 @@ const BOOLEAN = /Expected 'true' or 'false'\./
 const DAYS = /Expected a whole number of days from 1 to 90\./
 const HTTP_URL = /Expected an http:\/\/ or https:\/\/ URL\./
 const WORK_TREE = /Expected a directory inside a git work tree \(run actions\/checkout first\)\./
+const IN_WORKSPACE = /Expected a directory inside the workspace \(GITHUB_WORKSPACE\), relative to it\./
+const PLAIN_HTTP = /Expected an https:\/\/ URL, or http:\/\/ only to this machine \(127\.0\.0\.0\/8, ::1 or localhost\)\./
 const CONTROLLED = /which the action sets itself\. Expected extra 'codex exec' flags other than .*--sandbox.*\(use the 'sandbox', 'config' and 'working-directory' inputs instead\)/
 
 const BAD_INPUTS: BadInput[] = [
@@ -168,7 +187,12 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'config not TOML (line 3)', inputs: () => ({ config: 'model_verbosity = "low"\n\n[tools\nweb_search = true' }), input: 'config', says: /is not valid TOML \(line 3, column \d+\)/ },
   { name: 'working-directory missing', inputs: () => ({ 'working-directory': 'no/such/dir' }), input: 'working-directory', says: new RegExp(`no/such/dir', which is not a directory\\. ${WORK_TREE.source}`) },
   { name: 'working-directory a file', inputs: () => ({ 'working-directory': 'README.md' }), input: 'working-directory', says: /README\.md', which is not a directory/ },
-  { name: 'working-directory outside any git work tree', inputs: () => ({ 'working-directory': outsideGit() }), input: 'working-directory', says: new RegExp(`which is not inside a git work tree\\. ${WORK_TREE.source}`) },
+  { name: 'workspace outside any git work tree', inputs: () => ({}), env: () => ({ GITHUB_WORKSPACE: outsideGit() }), input: 'working-directory', says: new RegExp(`which is not inside a git work tree\\. ${WORK_TREE.source}`) },
+  { name: 'working-directory another repository, outside the workspace', inputs: () => ({ 'working-directory': scratchRepository() }), input: 'working-directory', says: new RegExp(`resolves to '.*/repo', outside the workspace '.*/repo'\\. ${IN_WORKSPACE.source}`) },
+  { name: 'working-directory ../ out of the workspace', inputs: () => ({ 'working-directory': '..' }), input: 'working-directory', says: /outside the workspace/ },
+  { name: 'working-directory a link leading out of the workspace', inputs: (repository) => ({ 'working-directory': linkIn(repository, 'elsewhere', scratchRepository()) }), input: 'working-directory', says: new RegExp(`resolves to '.*/repo', outside the workspace '.*'\\. ${IN_WORKSPACE.source}`) },
+  { name: 'prompt-file outside the workspace', inputs: () => ({ prompt: '', 'prompt-file': outsideFile() }), input: 'prompt-file', says: /private\.md', outside the workspace '.*'\. Expected a path to a UTF-8 text file inside the workspace\./, secrets: [OUTSIDE_TEXT] },
+  { name: 'prompt-file a link leading out of the workspace', inputs: (repository) => ({ prompt: '', 'prompt-file': linkIn(repository, 'prompts/linked.md', outsideFile()) }), input: 'prompt-file', says: /resolves to '.*private\.md', outside the workspace/, secrets: [OUTSIDE_TEXT] },
   { name: 'working-directory inside .git', inputs: () => ({ 'working-directory': '.git' }), input: 'working-directory', says: /\.git', which is not inside a git work tree/ },
   { name: 'sandbox yolo', inputs: () => ({ sandbox: 'yolo' }), input: 'sandbox', says: /is 'yolo'\. Expected one of 'bypass', 'workspace-write', 'read-only'\./ },
   { name: 'sandbox danger-full-access (a Codex name, not an input value)', inputs: () => ({ sandbox: 'danger-full-access' }), input: 'sandbox', says: /Expected one of 'bypass', 'workspace-write', 'read-only'/ },
@@ -187,6 +211,9 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'base-url ftp://', inputs: () => ({ 'base-url': 'ftp://models.example.com/v1' }), input: 'base-url', says: new RegExp(`uses the scheme 'ftp:'\\. ${HTTP_URL.source}`) },
   { name: 'base-url with credentials https://u:p@x', inputs: () => ({ 'base-url': 'https://u:p@x' }), input: 'base-url', says: /holds credentials in the URL\. Expected a URL without user:password/, secrets: ['u:p@'] },
   { name: 'base-url with a password', inputs: () => ({ 'base-url': 'https://codex:hunter2secret@gateway.example.com/v1' }), input: 'base-url', says: /holds credentials in the URL/, secrets: ['hunter2secret'] },
+  { name: 'base-url plain http to another machine', inputs: () => ({ 'base-url': 'http://models.example.com/v1' }), input: 'base-url', says: new RegExp(`is 'http://models\\.example\\.com/v1', plain HTTP to another machine, which would send 'openai-api-key' unencrypted\\. ${PLAIN_HTTP.source}`) },
+  { name: 'base-url plain http to a name that only starts like loopback', inputs: () => ({ 'base-url': 'http://127.0.0.1.example.com/v1' }), input: 'base-url', says: /plain HTTP to another machine/ },
+  { name: 'npm-registry plain http with npm-registry-token (its token never shown)', inputs: () => ({ 'npm-registry': 'http://registry.example.com', 'npm-registry-token': NPM_TOKEN }), input: 'npm-registry', says: new RegExp(`plain HTTP to another machine, which would send 'npm-registry-token' unencrypted\\. ${PLAIN_HTTP.source}`), secrets: [NPM_TOKEN] },
   { name: 'npm-registry not a URL (its token never shown)', inputs: () => ({ 'npm-registry': 'registry.npmjs.org', 'npm-registry-token': NPM_TOKEN }), input: 'npm-registry', says: new RegExp(`which is not a URL\\. ${HTTP_URL.source}`), secrets: [NPM_TOKEN] },
   { name: 'env-passthrough naming GITHUB_TOKEN', inputs: () => ({ 'env-passthrough': 'FOO, GITHUB_TOKEN' }), input: 'env-passthrough', says: /names 'GITHUB_TOKEN', which the agent may never see\. Expected names of variables other than the GitHub and Actions tokens/ },
   { name: 'env-passthrough naming ACTIONS_RUNTIME_TOKEN', inputs: () => ({ 'env-passthrough': 'ACTIONS_RUNTIME_TOKEN' }), input: 'env-passthrough', says: /which the agent may never see/ },
@@ -194,14 +221,14 @@ const BAD_INPUTS: BadInput[] = [
   {
     name: 'env-passthrough naming a variable that holds the API key',
     inputs: () => ({ 'env-passthrough': 'MY_OPENAI_KEY' }),
-    env: { MY_OPENAI_KEY: API_KEY },
+    env: () => ({ MY_OPENAI_KEY: API_KEY }),
     input: 'env-passthrough',
     says: /names 'MY_OPENAI_KEY', which holds the value of 'openai-api-key'\. Expected names of variables that do not hold the action's own secrets/
   },
   {
     name: 'env-passthrough naming a variable that holds the github-token inside a URL',
     inputs: () => ({ 'env-passthrough': 'CLONE_URL' }),
-    env: { CLONE_URL: `https://x-access-token:${GITHUB_TOKEN}@github.com/o/r.git` },
+    env: () => ({ CLONE_URL: `https://x-access-token:${GITHUB_TOKEN}@github.com/o/r.git` }),
     input: 'env-passthrough',
     says: /names 'CLONE_URL', which holds the value of 'github-token'/
   },
@@ -228,7 +255,7 @@ const BAD_INPUTS: BadInput[] = [
 
 describe.concurrent('a bad input', { timeout: CONCURRENT_TEST_MS }, () => {
   it.for(BAD_INPUTS)('$name: fails naming the input, starts nothing, changes nothing', async (badInput, { expect }) => {
-    const error = await refusedRun(expect, (repository) => ({ inputs: badInput.inputs(repository), env: badInput.env }), new RegExp(`^Input '${badInput.input}' `), badInput.secrets)
+    const error = await refusedRun(expect, (repository) => ({ inputs: badInput.inputs(repository), env: badInput.env?.() }), new RegExp(`^Input '${badInput.input}' `), badInput.secrets)
     expect(error).toMatch(badInput.says)
   })
 

@@ -50,6 +50,8 @@ describe('a run that changes files', () => {
     expect(outputs['exit-code']).toBe('0')
     expect(JSON.parse(outputs.usage).requests).toBe(3)
     expect(outputs.diffstat).toContain('src/keep.txt')
+    expect(outputs['changed-files-truncated']).toBe('false')
+    expect(outputs['patch-redacted']).toBe('false')
 
     // The artifact holds the patch and logs.
     expect(world.results.artifacts).toHaveLength(1)

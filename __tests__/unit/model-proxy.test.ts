@@ -192,6 +192,43 @@ describe('startModelProxy', () => {
     expect(answer.body).toContain('event: response.completed')
   })
 
+  it("forwards Codex's own headers and drops every other one, the organization, project and method override included", async () => {
+    const { upstream, proxy } = await world()
+    // What Codex 0.169.0 sends to /responses, as measured, besides authorization.
+    const codex = {
+      accept: 'text/event-stream',
+      originator: 'codex_exec',
+      'session-id': '01a2325d-c135-7971-aef0-198d79b23e08',
+      'thread-id': '01a2325d-c135-7971-aef0-198d79b23e08',
+      'x-client-request-id': '01a2325d-c135-7971-aef0-198d79b23e08',
+      'x-codex-beta-features': 'remote_compaction_v2',
+      'x-codex-window-id': '01a2325d-c135-7971-aef0-198d79b23e08:0',
+      'x-codex-turn-metadata': '{"turn_id":"t1","sandbox":"none"}'
+    }
+    const agent = {
+      'OpenAI-Organization': 'org-someone-else',
+      'OpenAI-Project': 'proj_someone_else',
+      'X-HTTP-Method-Override': 'DELETE',
+      Cookie: 'session=agent',
+      'X-Forwarded-For': '203.0.113.7',
+      'X-Forwarded-Host': 'evil.example',
+      'Proxy-Authorization': 'Basic YWdlbnQ=',
+      'Api-Key': 'agent-key',
+      'Accept-Encoding': 'gzip, br',
+      'X-Stainless-Arch': 'x64',
+      'Chatgpt-Account-Id': 'acct'
+    }
+    const answer = await call(proxy, { headers: { ...codex, ...agent } })
+    expect(answer.status).toBe(200)
+    const [seen] = upstream.seen
+    for (const [name, value] of Object.entries(codex)) expect(seen.headers[name], name).toBe(value)
+    for (const name of Object.keys(agent)) expect(seen.headers[name.toLowerCase()], name).toBeUndefined()
+    expect(seen.headers.authorization).toBe(`Bearer ${API_KEY}`)
+    expect(Object.keys(seen.headers).sort()).toEqual(
+      ['authorization', 'connection', 'content-length', 'content-type', 'host', 'user-agent', ...Object.keys(codex)].sort()
+    )
+  })
+
   it('streams: the first SSE frame reaches the client before the upstream has finished', async () => {
     const { upstream, proxy } = await world()
     const answer = await call(proxy)

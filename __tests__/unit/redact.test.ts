@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { describe, expect, it } from 'vitest'
-import { Redactor, runSecrets } from '../../src/redact.js'
+import { Redactor, runSecrets, type StreamOptions } from '../../src/redact.js'
 
 // Made afresh per run, so nothing on disk can hold them by accident.
 const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
 const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`
 
 /** Feeds `chunks` through a fresh redacting stream; returns every byte it wrote and whether it reported a change. */
-async function throughStream(redactor: Redactor, chunks: Buffer[]): Promise<{ output: Buffer; changed: boolean }> {
-  const stream = redactor.stream()
+async function throughStream(redactor: Redactor, chunks: Buffer[], options?: StreamOptions): Promise<{ output: Buffer; changed: boolean }> {
+  const stream = redactor.stream(options)
   const out: Buffer[] = []
   await pipeline(
     Readable.from(chunks, { objectMode: false }),
@@ -380,5 +380,42 @@ describe('RedactingStream', () => {
     // What is held back (plus the stream's own buffers) stays small next to what passed through.
     expect(largestBacklog).toBeLessThan(2 * 1024 * 1024)
     expect(stream.changed).toBe(false)
+  })
+})
+
+describe('Redactor.stream({ shapes: false }), for the patch', () => {
+  // Token-shaped strings the action was never told about: in a patch they are the user's bytes (a test fixture,
+  // a vendored file, the inside of a binary), and changing them would make the patch lie about the change.
+  const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vciIsImF1ZCI6Imh0dHBzIn0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU'
+  const SK = `sk-proj-${'A1b2C3d4'.repeat(6)}`
+  const patch = (body: Buffer): Buffer =>
+    Buffer.concat([Buffer.from(`diff --git a/fixture.txt b/fixture.txt\n--- a/fixture.txt\n+++ b/fixture.txt\n@@ -0,0 +1,3 @@\n`), body])
+
+  it('passes a JWT-shaped and an sk-shaped string that are not known secrets through byte-exact, binary around them', async () => {
+    const input = patch(Buffer.concat([Buffer.from(`+token: ${JWT}\n+key=${SK}\n+`), Buffer.from([0, 0xff, 0x80, 0xc3]), Buffer.from(`\\n${SK}\n`)]))
+    for (const chunks of [[input], [...input].map((b) => Buffer.from([b])), randomChunks(input, 11, 17)]) {
+      const { output, changed } = await throughStream(new Redactor([API_KEY, GITHUB_TOKEN]), chunks, { shapes: false })
+      expectSame(output, input)
+      expect(changed).toBe(false)
+    }
+  })
+
+  it('still removes a known secret, in every encoded form, and reports it', async () => {
+    const input = patch(Buffer.from(`+key=${API_KEY}\n+b64=${Buffer.from(GITHUB_TOKEN).toString('base64')}\n+jwt=${JWT}\n`))
+    const { output, changed } = await throughStream(new Redactor([API_KEY, GITHUB_TOKEN]), randomChunks(input, 5, 13), { shapes: false })
+    expect(changed).toBe(true)
+    const text = output.toString('latin1')
+    expect(text).not.toContain(API_KEY)
+    expect(text).not.toContain(Buffer.from(GITHUB_TOKEN).toString('base64').slice(4, 20))
+    expect(text).toContain('+key=***\n')
+    expect(text).toContain(`+jwt=${JWT}\n`)
+  })
+
+  it('leaves the logs as they were: the default stream and redact() still remove both shapes', async () => {
+    const input = Buffer.from(`{"aggregated_output":"${JWT}\\n${SK}"}\n`)
+    const { output, changed } = await throughStream(new Redactor([]), [input])
+    expect(output.toString()).toBe('{"aggregated_output":"***\\n***"}\n')
+    expect(changed).toBe(true)
+    expect(new Redactor([]).redact(`${JWT} ${SK}`)).toBe('*** ***')
   })
 })

@@ -1,4 +1,4 @@
-import { i as info, w as warning, d as debug, c as setSecret, H as HttpClient, B as BearerCredentialHandler, C as HttpCodes, D as getAugmentedNamespace, E as commonjsGlobal, F as getDefaultExportFromCjs, G as error$1, I as requireTunnel, J as requireUndici, K as undiciExports } from './state.js';
+import { i as info, w as warning, d as debug, c as setSecret, H as HttpClient, D as BearerCredentialHandler, E as HttpCodes, F as getAugmentedNamespace, G as commonjsGlobal, I as getDefaultExportFromCjs, J as error$1, K as requireTunnel, L as requireUndici, M as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';

@@ -1,4 +1,4 @@
-import { d as debug, L as mkdirP, h as exec, M as which, w as warning, i as info, C as HttpCodes, N as HttpClientError, H as HttpClient, O as isDebug, c as setSecret, B as BearerCredentialHandler, P as rmRF, G as error } from './state.js';
+import { d as debug, N as mkdirP, h as exec, O as which, w as warning, i as info, E as HttpCodes, P as HttpClientError, H as HttpClient, Q as isDebug, c as setSecret, D as BearerCredentialHandler, R as rmRF, J as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';

@@ -1,9 +1,9 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
 import os$1 from 'node:os';
 import path$1 from 'node:path';
 import require$$0$5, { promisify } from 'node:util';
-import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as os from 'os';
 import os__default, { EOL } from 'os';
@@ -30820,6 +30820,23 @@ function getState(name) {
     return process.env[`STATE_${name}`] || '';
 }
 
+/**
+ * Prints text the agent wrote or chose (its messages, its commands, file names) to the job log as
+ * plain text. The runner reads `::name::` and `##[name]` at the start of any line as workflow
+ * commands, so the lines go out between `::stop-commands::<token>` and `::<token>::`, with a fresh
+ * random token the agent cannot know, in one write so that nothing else lands inside the block.
+ */
+function printAgentText(lines) {
+    const token = randomBytes(16).toString('hex');
+    // The runner splits lines at CR as well as LF.
+    const text = lines.flatMap((line) => line.split(/\r\n|\r|\n/));
+    info([`::stop-commands::${token}`, ...text, `::${token}::`].join('\n'));
+}
+/** Agent text for the job summary, which GitHub renders as Markdown with HTML: shown as text, never as markup. */
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 const execFileAsync = promisify(execFile);
 // Switches off everything in a configuration that could make git run a program.
 const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'diff.external=', '-c', 'core.sshCommand=false'];
@@ -31300,7 +31317,8 @@ async function lendWorkspace(identity, folders, top, codexFolder) {
     await privilege.asRoot('mount', ['-o', 'remount,bind,ro', folders.codexMount]);
     const withheld = listing.split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry));
     if (withheld.length) {
-        info(`Not lent to the agent (private to the runner user, so an earlier step's): ${withheld.slice(0, 50).join(', ')}${withheld.length > 50 ? ` and ${withheld.length - 50} more` : ''}.`);
+        info(`Not lent to the agent (private to the runner user, so an earlier step's): ${withheld.length} entries.`);
+        printAgentText(withheld.slice(0, 50).map((entry) => `  ${entry}`));
     }
     return withheld;
 }
@@ -31371,7 +31389,11 @@ async function cleanup(state) {
     if (state.gitDirs && (await restoreGitDir(state.gitDirs)))
         info(`Put the repository's git dir back at ${state.gitDirs.home}.`);
     await removeAgentFolders(identity.privilege, state.folders);
-    return identity.remove();
+    const left = await identity.remove();
+    if (left.length && process.env.GITHUB_STEP_SUMMARY) {
+        await summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write();
+    }
+    return left;
 }
 
 const KEY = 'codex-action-run';
@@ -31390,4 +31412,4 @@ function loadRunState() {
     }
 }
 
-export { loadRunState as A, BearerCredentialHandler as B, HttpCodes as C, getAugmentedNamespace as D, commonjsGlobal as E, getDefaultExportFromCjs as F, error as G, HttpClient as H, requireTunnel as I, requireUndici as J, undiciExports as K, mkdirP as L, which as M, HttpClientError as N, isDebug as O, rmRF as P, setGitDirAside as a, trustedGit as b, setSecret as c, debug as d, getExecOutput as e, addPath as f, getInput as g, exec as h, info as i, setOutput as j, summary as k, locateRepository as l, setFailed as m, notice as n, chooseIdentity as o, agentFolders as p, saveRunState as q, restoreGitDir as r, snapshotTree as s, trustedGitCommand as t, createAgentFolders as u, agentView as v, warning as w, lendWorkspace as x, handBack as y, cleanup as z };
+export { handBack as A, cleanup as B, loadRunState as C, BearerCredentialHandler as D, HttpCodes as E, getAugmentedNamespace as F, commonjsGlobal as G, HttpClient as H, getDefaultExportFromCjs as I, error as J, requireTunnel as K, requireUndici as L, undiciExports as M, mkdirP as N, which as O, HttpClientError as P, isDebug as Q, rmRF as R, setGitDirAside as a, trustedGit as b, setSecret as c, debug as d, getExecOutput as e, addPath as f, getInput as g, exec as h, info as i, setOutput as j, summary as k, locateRepository as l, escapeHtml as m, notice as n, setFailed as o, printAgentText as p, chooseIdentity as q, restoreGitDir as r, snapshotTree as s, trustedGitCommand as t, agentFolders as u, saveRunState as v, warning as w, createAgentFolders as x, agentView as y, lendWorkspace as z };

@@ -1,10 +1,10 @@
 import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { printAgentText } from '../agent-text.js'
 import type { AgentConfiguration } from '../configure.js'
 import type { Settings } from '../inputs.js'
 import type { AgentIdentity } from '../isolation.js'
@@ -85,7 +85,8 @@ export async function runCodex(
     ])
     const durationMs = Date.now() - startedAt.getTime()
     const summary = reader.summary
-    const finalMessage = redactor.redact((await readFile(configuration.lastMessageFile, 'utf8').catch(() => '')) || summary.lastAgentMessage || '')
+    // From Codex's own event stream, never from a file in CODEX_HOME, where the agent can put a link.
+    const finalMessage = redactor.redact(summary.lastAgentMessage ?? '')
     const conclusion: Conclusion =
       stopReason ?? (exit.code === 0 && summary.turnCompleted && !summary.turnFailure ? 'success' : 'failure')
     const failure =
@@ -111,7 +112,7 @@ export async function runCodex(
 function codexArguments(settings: Settings, configuration: AgentConfiguration): string[] {
   const sandbox = settings.sandbox === 'bypass' ? ['--dangerously-bypass-approvals-and-sandbox'] : ['--sandbox', settings.sandbox]
   // The prompt goes on stdin ('-'): no argument-length limit, and Codex reads until the EOF it gets at once.
-  return ['exec', '--json', '--output-last-message', configuration.lastMessageFile, '-C', configuration.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
+  return ['exec', '--json', '-C', configuration.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
 }
 
 function lastLines(text: string): string | undefined {
@@ -136,5 +137,5 @@ function logProgress(event: CodexEvent, redactor: Redactor): void {
   } else if (event.type === 'turn.failed' || (event.type === 'error' && typeof event.message === 'string')) {
     line = `${event.type}: ${String((event.error as { message?: string } | undefined)?.message ?? event.message)}`
   }
-  if (line) core.info(redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line))
+  if (line) printAgentText([redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line)])
 }

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readSettings } from '../../src/inputs.js'
+
+let workspace: string
+const set: string[] = []
+
+function input(name: string, value: string): void {
+  const variable = `INPUT_${name.toUpperCase()}`
+  process.env[variable] = value
+  set.push(variable)
+}
+
+beforeEach(() => {
+  workspace = mkdtempSync(path.join(os.tmpdir(), 'inputs-workspace-'))
+  execFileSync('git', ['init', '-q'], { cwd: workspace })
+  input('prompt', 'Do it.')
+  input('openai-api-key', 'sk-test-key-0123456789')
+})
+
+afterEach(() => {
+  for (const variable of set.splice(0)) delete process.env[variable]
+  rmSync(workspace, { recursive: true, force: true })
+})
+
+describe('readSettings', () => {
+  it('accepts plain http with a secret only to this machine: 127.0.0.0/8, ::1 and localhost', () => {
+    input('npm-registry-token', 'npm-token-0123456789')
+    for (const url of ['http://127.0.0.1:8080/v1', 'http://127.1.2.3/v1', 'http://localhost:11434/v1', 'http://[::1]:8000/v1', 'http://127.1/v1']) {
+      input('base-url', url)
+      input('npm-registry', url)
+      const settings = readSettings({ GITHUB_WORKSPACE: workspace })
+      expect(settings.baseUrl).toBe(url)
+      expect(settings.npmRegistry).toBe(url)
+    }
+  })
+
+  it('refuses plain http with a secret to any other host, however the name starts', () => {
+    for (const url of ['http://10.0.0.1/v1', 'http://localhost.example.com/v1', 'http://127.0.0.1.nip.io/v1', 'http://[::ffff:8.8.8.8]/v1']) {
+      input('base-url', url)
+      expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), url).toThrow(/^Input 'base-url' is '.*', plain HTTP to another machine/)
+    }
+  })
+
+  it('accepts plain http for npm-registry when no token goes there', () => {
+    input('npm-registry', 'http://mirror.example.com')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace }).npmRegistry).toBe('http://mirror.example.com')
+  })
+
+  it('resolves working-directory to its real path inside the workspace, through a link that stays inside', () => {
+    mkdirSync(path.join(workspace, 'pkg'))
+    symlinkSync(path.join(workspace, 'pkg'), path.join(workspace, 'alias'))
+    input('working-directory', 'alias')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace }).workingDirectory).toBe(path.join(execFileSync('realpath', [workspace], { encoding: 'utf8' }).trim(), 'pkg'))
+  })
+})
