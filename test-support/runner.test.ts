@@ -275,13 +275,14 @@ describe('runAction', () => {
       actionDir,
       ...(await dirs()),
       inputs: { mode: 'wait' },
-      signalAfterMs: { signal: 'SIGINT', afterMs: 500 }
+      // Long enough for node to start and install its handler on a loaded machine.
+      signalAfterMs: { signal: 'SIGINT', afterMs: 1500 }
     })
     expect(run.main.stdout).toContain('ready')
     expect(run.main.stdout).toContain('got SIGINT')
     expect(run.main.exitCode).toBe(3)
     expect(run.main.outputs.cancelled).toBe('true')
-    expect(run.main.durationMs).toBeGreaterThanOrEqual(450)
+    expect(run.main.durationMs).toBeGreaterThanOrEqual(1450)
     expect(run.post?.exitCode).toBe(0)
   })
 

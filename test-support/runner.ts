@@ -475,7 +475,7 @@ async function runStep(spec: StepSpec): Promise<StepResult & { summary: string }
   // nsenter enters the namespace as root, then becomes the runner user and execs node in place (same pid).
   const user = spec.runAs ? ['--setuid', String(spec.runAs.uid), '--setgid', String(spec.runAs.gid)] : []
   const [file, args] = spec.namespaceHolder
-    ? ['nsenter', ['--target', String(spec.namespaceHolder), '--mount', ...user, '--', spec.nodeBinary, spec.entry]]
+    ? ['nsenter', ['--target', String(spec.namespaceHolder), '--mount', `--wd=${spec.workspace}`, ...user, '--', spec.nodeBinary, spec.entry]]
     : [spec.nodeBinary, [spec.entry]]
   const child = spawn(file, args, {
     cwd: spec.workspace,
