@@ -1,9 +1,9 @@
-import { B as cleanup, C as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { C as cleanup, D as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';
-import 'node:os';
 import 'node:path';
+import 'node:os';
 import 'node:util';
 import 'node:fs';
 import 'os';

@@ -1,10 +1,12 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { locateRepository, restoreGitDir, setGitDirAside, snapshotTree, trustedGit, trustedGitCommand, type GitDirs } from './git-dir.js'
+import { GIT_TIME_LIMIT_MS, locateRepository, restoreGitDir, setGitDirAside, snapshotTree, trustedGit, trustedGitCommand, type GitDirs } from './git-dir.js'
+import { relativeInside } from './path-inside.js'
 import type { Redactor } from './redact.js'
 
 const execFileAsync = promisify(execFile)
@@ -34,7 +36,7 @@ export interface Changes {
  */
 export async function recordStart(workingDirectory: string, runRoot: string, actionFolders: string[]): Promise<StartPoint> {
   const dirs = await locateRepository(workingDirectory, runRoot)
-  const excluded = actionFolders.map((folder) => path.relative(dirs.top, folder)).filter((relative) => relative && !relative.startsWith('..') && !path.isAbsolute(relative))
+  const excluded = actionFolders.map((folder) => relativeInside(dirs.top, folder)).filter((relative): relative is string => Boolean(relative))
   const tree = await snapshotTree(dirs, dirs.home, excluded)
   await setGitDirAside(dirs)
   return { dirs, tree, excluded }
@@ -50,8 +52,13 @@ export async function recordStart(workingDirectory: string, runRoot: string, act
 export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = []): Promise<Changes> {
   const { dirs } = start
   await restoreGitDir(dirs)
-  const nestedRepositories = await findNestedRepositories(dirs.top)
+  const { nestedRepositories, specialGitFiles } = await findGitTraps(dirs.top)
   if (nestedRepositories.length) core.warning(`Left out of the patch: git repositories inside the work tree (${nestedRepositories.slice(0, 20).join(', ')}).`)
+  if (specialGitFiles.length) {
+    // git opens these in every folder it walks: a FIFO there would hang it, and no patch can carry one.
+    core.warning(`Removed from the work tree before reading it: ${specialGitFiles.slice(0, 20).join(', ')}, which are not regular files.`)
+    for (const file of specialGitFiles) await rm(path.join(dirs.top, file), { force: true })
+  }
   // What the agent could not read never goes out in its patch, wherever it was moved to.
   const excluded = [...start.excluded, ...nestedRepositories, ...privateEntries]
   const tree = await snapshotTree(dirs, dirs.home, excluded, start.tree)
@@ -59,33 +66,40 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]
   const limit = ['--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)]
 
-  const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit])
-  const child = spawn('git', command.args, { cwd: dirs.top, env: command.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit], { GIT_ATTR_SOURCE: start.tree })
+  const child = spawn('git', command.args, { cwd: dirs.top, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
   // Redacted by exact secret values only: a shape match would silently change the agent's content.
   const redacting = redactor.stream({ shapes: false })
   const patchWritten = pipeline(child.stdout, redacting, createWriteStream(patchFile, { mode: 0o644, flags: 'wx' }))
   const [exitCode] = await Promise.all([new Promise<number | null>((resolve) => child.once('close', resolve)), patchWritten])
-  if (exitCode !== 0) throw new Error(`git diff failed in ${dirs.top} (exit ${exitCode})`)
+  if (exitCode !== 0) throw new Error(`git diff failed in ${dirs.top} (${exitCode === null ? `stopped after ${GIT_TIME_LIMIT_MS / 60_000} minutes` : `exit ${exitCode}`})`)
 
-  const nameStatus = await trustedGit(dirs.home, dirs.top, [...diff, '--name-status', '-z', ...limit])
+  const nameStatus = await trustedGit(dirs.home, dirs.top, [...diff, '--name-status', '-z', ...limit], { GIT_ATTR_SOURCE: start.tree })
   // The agent chose the file names: they are published, so they are redacted like everything else.
   const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file))
   // People read the diffstat: paths as they are, not octal-escaped.
-  const diffstat = changedFiles.length ? redactor.redact((await trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit])).trimEnd()) : ''
+  const diffstat = changedFiles.length ? redactor.redact((await trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })).trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch is marked as redacted (patch-redacted) and its content is not the agent\'s where the secret was.')
   return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories }
 }
 
-/** Folders below the top holding a `.git` of their own: git would read them as repositories, so the action leaves them alone. */
-async function findNestedRepositories(top: string): Promise<string[]> {
-  const { stdout } = await execFileAsync('find', [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-name', '.git', '-print0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).catch(
-    (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' })
-  )
-  return stdout
-    .split('\0')
-    .filter(Boolean)
-    .map((found) => path.relative(top, path.dirname(found)))
+/**
+ * What in the work tree git would read as more than a file: folders holding a `.git` of their own
+ * (git would open them as repositories, so they are left out), and `.gitignore`, `.gitattributes`
+ * or `.gitmodules` that are not regular files or links (a FIFO would hang git). One walk for both.
+ */
+async function findGitTraps(top: string): Promise<{ nestedRepositories: string[]; specialGitFiles: string[] }> {
+  const { stdout } = await execFileAsync(
+    'find',
+    [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-name', '.git', '-prune', '-print0', '-o', '(', '-name', '.gitignore', '-o', '-name', '.gitattributes', '-o', '-name', '.gitmodules', ')', '!', '-type', 'f', '!', '-type', 'l', '!', '-type', 'd', '-print0'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }
+  ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+  const found = stdout.split('\0').filter(Boolean)
+  return {
+    nestedRepositories: found.filter((entry) => path.basename(entry) === '.git').map((entry) => path.relative(top, path.dirname(entry))),
+    specialGitFiles: found.filter((entry) => path.basename(entry) !== '.git').map((entry) => path.relative(top, entry))
+  }
 }
 
 function parseNameStatus(output: string): string[] {

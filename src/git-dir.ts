@@ -1,5 +1,8 @@
+import * as core from '@actions/core'
 import { execFile } from 'node:child_process'
-import { copyFile, link, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { copyFile, link, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { relativeInside } from './path-inside.js'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -7,9 +10,10 @@ import { promisify } from 'node:util'
 const execFileAsync = promisify(execFile)
 
 // Switches off everything in a configuration that could make git run a program.
-const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'diff.external=', '-c', 'core.sshCommand=false']
+// (External diff programs are refused per call with --no-ext-diff.)
+const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'core.sshCommand=false']
 // Long enough for a very large repository; a git call that hangs past it fails the step instead of the job's time limit.
-const GIT_TIME_LIMIT_MS = 15 * 60_000
+export const GIT_TIME_LIMIT_MS = 15 * 60_000
 // What of the user's repository config the agent's git dir keeps: layout and remotes, never credentials or programs.
 const KEPT_CONFIG = /^(core\.(repositoryformatversion|filemode|ignorecase|precomposeunicode|symlinks|autocrlf|eol|sparsecheckout|sparsecheckoutcone)|extensions\.[^.]+|remote\.[^\n]+\.(url|pushurl|fetch)|branch\.[^\n]+\.(remote|merge))$/i
 
@@ -28,7 +32,10 @@ export function trustedGitCommand(gitDir: string, workTree: string, args: string
 export async function trustedGit(gitDir: string, workTree: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
   const command = trustedGitCommand(gitDir, workTree, args, extraEnv)
   try {
-    const { stdout } = await execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
+    const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
+    // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
+    running.child.stdin?.end()
+    const { stdout } = await running
     return stdout
   } catch (error) {
     const failure = error as { stderr?: string; killed?: boolean; message: string }
@@ -52,11 +59,12 @@ export async function locateRepository(workingDirectory: string, privateFolder: 
   const [top, gitDir, commonDir] = (await plainGit(workingDirectory, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'])).trim().split('\n')
   const home = path.join(top, '.git')
   const workspace = process.env.GITHUB_WORKSPACE
-  if (workspace && path.relative(workspace, top).startsWith('..')) {
+  // git names the top by its real path: compare it with the workspace's.
+  if (workspace && relativeInside(await realpath(workspace).catch(() => workspace), top) === undefined) {
     throw new Error(`The repository of working-directory is at ${top}, outside GITHUB_WORKSPACE (${workspace}); the agent may only be lent the workspace.`)
   }
   const homeStats = await lstat(home).catch(() => undefined)
-  if (!homeStats?.isDirectory() || gitDir !== home || path.resolve(workingDirectory, commonDir) !== home) {
+  if (!homeStats?.isDirectory() || gitDir !== home || path.resolve(await realpath(workingDirectory), commonDir) !== home) {
     throw new Error(
       `The repository at ${top} keeps its git dir elsewhere (${gitDir}): linked worktrees and separate git dirs are not supported. ` +
         'Check the repository out normally (actions/checkout does) and point working-directory inside it.'
@@ -87,7 +95,7 @@ export async function snapshotTree(dirs: Pick<GitDirs, 'top'>, gitDir: string, e
         await utimes(index, atime, mtime)
       })
       .catch(() => undefined)
-    // Attributes from the start tree (git 2.40 and later): the agent's .gitattributes cannot change how files are read.
+    // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
     const env: Record<string, string> = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) }
     await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env)
     return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim()
@@ -113,13 +121,16 @@ export async function setGitDirAside(dirs: GitDirs): Promise<void> {
   }
 }
 
-/** Throws away whatever the agent left at `.git` and puts the real git dir back. Idempotent. */
+/** Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes the agent's. Idempotent. */
 export async function restoreGitDir(dirs: GitDirs): Promise<boolean> {
   if (!(await lstat(dirs.aside).catch(() => undefined))) return false
-  // rm never follows a link: a `.git` the agent pointed elsewhere is removed as a link.
-  await rm(dirs.home, { recursive: true, force: true })
+  const container = path.dirname(dirs.aside)
+  // One rename, whatever it is (a folder nested past PATH_MAX, a link, a file), and no link is followed.
+  await rename(dirs.home, path.join(container, `agent-git-${randomBytes(4).toString('hex')}`)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error
+  })
   await rename(dirs.aside, dirs.home)
-  await rm(path.dirname(dirs.aside), { recursive: true, force: true }).catch(() => undefined)
+  await execFileAsync('rm', ['-rf', container]).catch((error: Error) => core.warning(`Could not delete the agent's git dir in ${container}: ${error.message}`))
   return true
 }
 

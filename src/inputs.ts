@@ -4,6 +4,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseToml, TomlError } from 'smol-toml'
 import { parseArgumentList } from './argument-list.js'
+import { relativeInside } from './path-inside.js'
 import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './install/version.js'
 import { DEFAULT_CODEX_VERSION } from './install/pinned.js'
 
@@ -226,8 +227,7 @@ function isLoopback(hostname: string): boolean {
 function insideWorkspace(input: string, file: string, workspace: string, accepted: string): string {
   const real = realpathSync(file)
   const root = realpathSync(workspace)
-  const relative = path.relative(root, real)
-  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+  if (relativeInside(root, real) === undefined) {
     throw new InputError(input, `resolves to '${real}', outside the workspace '${root}'`, accepted)
   }
   return real

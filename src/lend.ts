@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { printAgentText } from './agent-text.js'
+import { relativeInside } from './path-inside.js'
 import { agentUserFolder, type AgentIdentity, type Privilege } from './isolation.js'
 
 // find(1) words for an entry others may not read: a folder they cannot list and enter, or a file they cannot read.
@@ -54,12 +55,11 @@ export async function createAgentFolders(identity: AgentIdentity, folders: Agent
 export function agentView(folders: AgentFolders, top: string, workingDirectory: string, codexFolder: string, binary: string, workspace = process.env.GITHUB_WORKSPACE): AgentView {
   const mount = folders.workspaceMount
   const seen = (real: string): string => (mount ? path.join(mount, path.relative(top, real)) : real)
-  const workspaceFromTop = workspace === undefined ? '..' : path.relative(top, workspace)
   return {
     top: seen(top),
     workingDirectory: seen(workingDirectory),
     binary: folders.codexMount ? path.join(folders.codexMount, path.relative(codexFolder, binary)) : binary,
-    workspace: workspaceFromTop.startsWith('..') || path.isAbsolute(workspaceFromTop) ? undefined : seen(workspace as string)
+    workspace: workspace === undefined || relativeInside(top, workspace) === undefined ? undefined : seen(workspace)
   }
 }
 

@@ -1,15 +1,15 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest'
-import { configureCodex, MODEL_TOKEN_VARIABLE, PROVIDER_ID, runDirectories } from '../../src/configure.js'
+import { configureCodex, MODEL_TOKEN_VARIABLE, PROVIDER_ID, type AgentConfiguration } from '../../src/configure.js'
 import type { Settings } from '../../src/inputs.js'
-import type { AgentIdentity } from '../../src/isolation.js'
+import { agentFolders, agentView, type AgentFolders, type AgentView } from '../../src/lend.js'
 
 const AGENT_USER = 'codex-agent-test0001'
 
@@ -17,6 +17,10 @@ const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
 const GITHUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`
 const CLIENT_TOKEN = `codex-action-${randomBytes(24).toString('hex')}`
 const PROXY_URL = 'http://127.0.0.1:40123/v1'
+const ENDPOINT = { url: PROXY_URL, clientToken: CLIENT_TOKEN }
+// Where the runner has the repository, and where the runner's GITHUB_WORKSPACE says the workspace is.
+const RUNNER_TOP = '/home/runner/work/repo/repo'
+const CODEX_FOLDER = '/opt/hostedtoolcache/codex/0.169.0/x64'
 
 function settings(overrides: Partial<Settings> = {}): Settings {
   return {
@@ -41,24 +45,6 @@ function settings(overrides: Partial<Settings> = {}): Settings {
     allowBots: [],
     allowForks: false,
     ...overrides
-  }
-}
-
-/** An AgentIdentity that does nothing but remember what it was lent. */
-function fakeIdentity(mode: 'none' | 'user'): AgentIdentity & { lent: string[] } {
-  const lent: string[] = []
-  return {
-    mode,
-    reason: 'a test stand-in',
-    userName: mode === 'user' ? AGENT_USER : undefined,
-    lent,
-    spawnCommand: (program, args, env) => ({ file: program, args, options: { env } }),
-    signalAll: async () => {},
-    lend: async (directory) => void lent.push(directory),
-    allowToRun: async () => {},
-    handBack: async () => void lent.splice(0),
-    lentDirectories: () => [...lent],
-    remove: async () => {}
   }
 }
 
@@ -112,6 +98,7 @@ beforeEach(() => {
 })
 afterEach(() => {
   vi.restoreAllMocks()
+  vi.unstubAllEnvs()
   rmSync(temp, { recursive: true, force: true })
 })
 
@@ -127,25 +114,69 @@ function filesUnder(directory: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name))
 }
 
+type Mode = 'none' | 'user'
+
+interface Run {
+  identity: { mode: Mode; userName?: string }
+  folders: AgentFolders
+  view: AgentView
+  output: string
+}
+
+/**
+ * The folders and view main hands to configureCodex, made as lend.ts makes them: in mode `none`
+ * under the run folder; in mode `user` laid out like the agent user's folder, but under the test's temp.
+ */
+function prepareRun(name: string, mode: Mode = 'none', workspace: string | null = RUNNER_TOP): Run {
+  const runRoot = path.join(temp, name)
+  const identity = mode === 'user' ? { mode, userName: AGENT_USER } : { mode }
+  const folders: AgentFolders =
+    mode === 'none'
+      ? agentFolders(identity, runRoot)
+      : (() => {
+          const root = path.join(runRoot, 'agents', AGENT_USER)
+          return { root, home: path.join(root, 'home'), codexHome: path.join(root, 'codex-home'), workspaceMount: path.join(root, 'workspace'), codexMount: path.join(root, 'codex') }
+        })()
+  for (const folder of [folders.home, folders.codexHome]) mkdirSync(folder, { recursive: true, mode: 0o700 })
+  const output = path.join(runRoot, 'output')
+  mkdirSync(output, { recursive: true, mode: 0o700 })
+  // null: the runner has no GITHUB_WORKSPACE, so agentView's default (process.env) finds none either.
+  if (workspace === null) vi.stubEnv('GITHUB_WORKSPACE', undefined)
+  const view = agentView(folders, RUNNER_TOP, path.join(RUNNER_TOP, 'pkg'), CODEX_FOLDER, path.join(CODEX_FOLDER, 'bin', 'codex'), workspace ?? undefined)
+  return { identity, folders, view, output }
+}
+
+async function configure(name: string, options: { settings?: Partial<Settings>; env?: NodeJS.ProcessEnv; mode?: Mode; run?: Run } = {}): Promise<AgentConfiguration & { run: Run }> {
+  const run = options.run ?? prepareRun(name, options.mode)
+  const configuration = await configureCodex(settings(options.settings), ENDPOINT, run.identity, run.folders, run.view, run.output, options.env ?? runnerEnv())
+  return { ...configuration, run }
+}
+
+function mode(file: string): number {
+  return statSync(file).mode & 0o777
+}
+
 describe('configureCodex', () => {
-  it('creates the run directories with their modes, under RUNNER_TEMP', async () => {
-    const configuration = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-1', runnerEnv())
-    const { directories } = configuration
-    expect(directories).toEqual(runDirectories(temp, 'run-1'))
-    expect(directories.root).toBe(path.join(temp, 'codex-action-run-1'))
-    const mode = (file: string): number => statSync(file).mode & 0o777
-    expect(mode(directories.root)).toBe(0o711)
-    expect(mode(directories.codexHome)).toBe(0o700)
-    expect(mode(directories.agentHome)).toBe(0o700)
-    expect(mode(directories.output)).toBe(0o700)
-    expect(configuration.configPath).toBe(path.join(directories.codexHome, 'config.toml'))
-    expect(mode(configuration.configPath)).toBe(0o600)
-    expect(path.dirname(configuration.lastMessageFile)).toBe(directories.codexHome)
-    for (const directory of Object.values(directories)) expect(directory.startsWith(temp + path.sep)).toBe(true)
+  it("writes config.toml into the agent's CODEX_HOME, readable by the runner user only, and says where Codex runs", async () => {
+    const { configPath, directories, workingDirectory, run } = await configure('run-1')
+    expect(configPath).toBe(path.join(run.folders.codexHome, 'config.toml'))
+    expect(lstatSync(configPath).isFile()).toBe(true)
+    expect(mode(configPath)).toBe(0o600)
+    expect(directories).toEqual({ output: run.output, codexHome: run.folders.codexHome })
+    expect(workingDirectory).toBe(path.join(RUNNER_TOP, 'pkg'))
+    // Only the config: the output folder stays empty, nothing else appears in CODEX_HOME or HOME.
+    expect(readdirSync(run.folders.codexHome)).toEqual(['config.toml'])
+    expect(readdirSync(run.folders.home)).toEqual([])
+    expect(readdirSync(run.output)).toEqual([])
+  })
+
+  it('names the working directory as the agent sees it in mode user', async () => {
+    const { workingDirectory, run } = await configure('run-1u', { mode: 'user' })
+    expect(workingDirectory).toBe(path.join(run.folders.workspaceMount as string, 'pkg'))
   })
 
   it('writes a config that sends Codex to the proxy, with every control the action needs', async () => {
-    const { configPath } = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-2', runnerEnv())
+    const { configPath } = await configure('run-2')
     const config = readConfig(configPath)
     expect(config.model_provider).toBe(PROVIDER_ID)
     expect(PROVIDER_ID).toBe('codex-action')
@@ -168,31 +199,33 @@ describe('configureCodex', () => {
   it('maps each sandbox input to Codex sandbox_mode', async () => {
     const cases = { bypass: 'danger-full-access', 'workspace-write': 'workspace-write', 'read-only': 'read-only' } as const
     for (const [sandbox, expected] of Object.entries(cases)) {
-      const { configPath } = await configureCodex(settings({ sandbox: sandbox as Settings['sandbox'] }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, `sandbox-${sandbox}`, runnerEnv())
+      const { configPath } = await configure(`sandbox-${sandbox}`, { settings: { sandbox: sandbox as Settings['sandbox'] } })
       expect(readConfig(configPath).sandbox_mode).toBe(expected)
     }
   })
 
   it('sets model and reasoning effort from the inputs', async () => {
-    const { configPath } = await configureCodex(settings({ model: 'gpt-5.5', reasoningEffort: 'high' }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-3', runnerEnv())
+    const { configPath } = await configure('run-3', { settings: { model: 'gpt-5.5', reasoningEffort: 'high' } })
     const config = readConfig(configPath)
     expect(config.model).toBe('gpt-5.5')
     expect(config.model_reasoning_effort).toBe('high')
   })
 
   it('never writes the real API key or the GitHub token to disk or into the agent environment', async () => {
-    const env = runnerEnv()
-    const configuration = await configureCodex(settings({ envPassthrough: ['BUILD_FLAVOR'] }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-4', env)
-    const files = filesUnder(temp)
-    expect(files).toContain(configuration.configPath)
-    for (const file of files) {
-      const bytes = readFileSync(file, 'utf8')
-      expect(bytes).not.toContain(API_KEY)
-      expect(bytes).not.toContain(GITHUB_TOKEN)
-    }
-    const values = Object.values(configuration.env).join('\n')
-    for (const secret of [API_KEY, GITHUB_TOKEN, 'runtime-token-value', 'id-token-value', 'hunter2', 'npm-registry-token-value', 'input-value', 'my-secret-value']) {
-      expect(values).not.toContain(secret)
+    for (const agentMode of ['none', 'user'] as const) {
+      const configuration = await configure(`run-4-${agentMode}`, { settings: { envPassthrough: ['BUILD_FLAVOR'] }, mode: agentMode })
+      const files = filesUnder(temp)
+      expect(files).toContain(configuration.configPath)
+      for (const file of files) {
+        const bytes = readFileSync(file, 'utf8')
+        expect(bytes).not.toContain(API_KEY)
+        expect(bytes).not.toContain(GITHUB_TOKEN)
+        expect(bytes).not.toContain(CLIENT_TOKEN)
+      }
+      const values = Object.values(configuration.env).join('\n')
+      for (const secret of [API_KEY, GITHUB_TOKEN, 'runtime-token-value', 'id-token-value', 'hunter2', 'npm-registry-token-value', 'input-value', 'my-secret-value']) {
+        expect(values).not.toContain(secret)
+      }
     }
   })
 
@@ -211,7 +244,7 @@ describe('configureCodex', () => {
       tools: { web_search: false }
     }
     const before = structuredClone(extraConfig)
-    const { configPath } = await configureCodex(settings({ extraConfig, model: 'gpt-5.5' }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-5', runnerEnv())
+    const { configPath } = await configure('run-5', { settings: { extraConfig, model: 'gpt-5.5' } })
     const config = readConfig(configPath)
     // The user's own keys stay.
     expect(config.model_verbosity).toBe('high')
@@ -245,7 +278,7 @@ describe('configureCodex', () => {
 
   it('drops a selected profile, which could set the controlled keys again', async () => {
     const extraConfig = { profile: 'loose', profiles: { loose: { approval_policy: 'on-request', sandbox_mode: 'read-only', model_provider: 'other' } } }
-    const { configPath } = await configureCodex(settings({ extraConfig }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-5b', runnerEnv())
+    const { configPath } = await configure('run-5b', { settings: { extraConfig } })
     const config = readConfig(configPath)
     expect(config.profile).toBeUndefined()
     expect(config.model_provider).toBe('codex-action')
@@ -254,14 +287,14 @@ describe('configureCodex', () => {
 
   it('does not warn about a user config that touches nothing the action controls', async () => {
     const extraConfig = { model_verbosity: 'low', model_providers: { 'codex-action': { request_max_retries: 1 } } }
-    const { configPath } = await configureCodex(settings({ extraConfig }), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-6', runnerEnv())
+    const { configPath } = await configure('run-6', { settings: { extraConfig } })
     expect(warnings()).toEqual([])
     expect(readConfig(configPath).model_providers['codex-action']).toMatchObject({ request_max_retries: 1, base_url: PROXY_URL })
   })
 
   it('builds the agent environment from an allow-list, with the proxy token and no runner secrets', async () => {
-    const { env, directories } = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-7', runnerEnv())
-    for (const name of ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_RESULTS_URL', 'ACTIONS_CACHE_URL', 'GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STATE', 'INPUT_X', 'INPUT_OPENAI-API-KEY', 'OPENAI_API_KEY', 'MY_SECRET', 'MY_SECRET_TOKEN', 'BUILD_FLAVOR', 'USER']) {
+    const { env, directories } = await configure('run-7')
+    for (const name of ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_RESULTS_URL', 'ACTIONS_CACHE_URL', 'GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STATE', 'INPUT_X', 'INPUT_OPENAI-API-KEY', 'OPENAI_API_KEY', 'MY_SECRET', 'MY_SECRET_TOKEN', 'BUILD_FLAVOR', 'USER', 'LOGNAME']) {
       expect(env, name).not.toHaveProperty(name)
     }
     expect(env).toMatchObject({
@@ -272,7 +305,7 @@ describe('configureCodex', () => {
       GITHUB_ACTIONS: 'true',
       GITHUB_REPOSITORY: 'octo/repo',
       GITHUB_SHA: 'abc123',
-      GITHUB_WORKSPACE: '/home/runner/work/repo/repo',
+      GITHUB_WORKSPACE: RUNNER_TOP,
       LANG: 'C.UTF-8',
       LC_ALL: 'C.UTF-8',
       [MODEL_TOKEN_VARIABLE]: CLIENT_TOKEN
@@ -294,7 +327,7 @@ describe('configureCodex', () => {
       NO_PROXY: 'localhost',
       no_proxy: ''
     })
-    const { env: agentEnv } = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-proxy', env)
+    const { env: agentEnv } = await configure('run-proxy', { env })
     expect(agentEnv).not.toHaveProperty('HTTP_PROXY')
     expect(agentEnv).not.toHaveProperty('http_proxy')
     expect(agentEnv.HTTPS_PROXY).toBe('proxy.internal:3128')
@@ -304,34 +337,25 @@ describe('configureCodex', () => {
     expect(Object.values(agentEnv).join('\n')).not.toContain('hunter2')
   })
 
-  it('gives the agent its own HOME and user names when it runs as its own user, and lends it its directories', async () => {
-    const identity = fakeIdentity('user')
-    const { env, directories } = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, identity, temp, 'run-8', runnerEnv())
-    expect(env.HOME).toBe(directories.agentHome)
+  it('gives the agent its own HOME and user names when it runs as its own user', async () => {
+    const { env, run } = await configure('run-8', { mode: 'user' })
+    expect(env.HOME).toBe(run.folders.home)
     expect(env.USER).toBe(AGENT_USER)
     expect(env.LOGNAME).toBe(AGENT_USER)
-    expect(identity.lent).toEqual([directories.codexHome, directories.agentHome])
-    expect(identity.lent).not.toContain(directories.output)
-    expect(identity.lent).not.toContain(directories.root)
+    expect(env.CODEX_HOME).toBe(run.folders.codexHome)
+    expect(Object.values(env)).not.toContain('/home/runner')
   })
 
   it('falls back to the agent home when the runner has no HOME', async () => {
     const env = runnerEnv()
     delete env.HOME
-    const configuration = await configureCodex(settings(), { url: PROXY_URL, clientToken: CLIENT_TOKEN }, fakeIdentity('none'), temp, 'run-9', env)
-    expect(configuration.env.HOME).toBe(configuration.directories.agentHome)
+    const configuration = await configure('run-9', { env })
+    expect(configuration.env.HOME).toBe(configuration.run.folders.home)
   })
 
   it('passes env-passthrough variables through, and names secret-looking ones in the shell policy so Codex keeps them', async () => {
     const extraConfig = { shell_environment_policy: { set: { FROM_USER: '1' } } }
-    const { env, configPath } = await configureCodex(
-      settings({ envPassthrough: ['MY_SECRET_TOKEN', 'BUILD_FLAVOR', 'NOT_SET_ANYWHERE'], extraConfig }),
-      { url: PROXY_URL, clientToken: CLIENT_TOKEN },
-      fakeIdentity('none'),
-      temp,
-      'run-10',
-      runnerEnv()
-    )
+    const { env, configPath } = await configure('run-10', { settings: { envPassthrough: ['MY_SECRET_TOKEN', 'BUILD_FLAVOR', 'NOT_SET_ANYWHERE'], extraConfig } })
     expect(env.MY_SECRET_TOKEN).toBe('my-secret-token-value')
     expect(env.BUILD_FLAVOR).toBe('release')
     expect(env).not.toHaveProperty('NOT_SET_ANYWHERE')
@@ -345,9 +369,74 @@ describe('configureCodex', () => {
   })
 })
 
-function mode(file: string): number {
-  return statSync(file).mode & 0o777
-}
+describe("the workspace the agent is told about", () => {
+  it('is where the agent sees the workspace in mode user, never the runner path', async () => {
+    const run = prepareRun('ws-user', 'user')
+    expect(run.view.workspace).toBe(run.folders.workspaceMount)
+    const { env } = await configure('ws-user', { run, settings: { envPassthrough: ['GITHUB_WORKSPACE'] } })
+    expect(env.GITHUB_WORKSPACE).toBe(run.folders.workspaceMount)
+    expect(Object.values(env).join('\n')).not.toContain(RUNNER_TOP)
+  })
+
+  it('is a folder below the mount when GITHUB_WORKSPACE lies below the top of the repository', async () => {
+    const run = prepareRun('ws-below', 'user', path.join(RUNNER_TOP, 'packages', 'app'))
+    const { env } = await configure('ws-below', { run, env: runnerEnv({ GITHUB_WORKSPACE: path.join(RUNNER_TOP, 'packages', 'app') }) })
+    expect(env.GITHUB_WORKSPACE).toBe(path.join(run.folders.workspaceMount as string, 'packages', 'app'))
+  })
+
+  it('is absent when the workspace was not lent, even if env-passthrough names it', async () => {
+    for (const agentMode of ['none', 'user'] as const) {
+      // GITHUB_WORKSPACE above the repository: the agent is lent the repository only.
+      const run = prepareRun(`ws-absent-${agentMode}`, agentMode, path.dirname(RUNNER_TOP))
+      expect(run.view.workspace).toBeUndefined()
+      const { env } = await configure(`ws-absent-${agentMode}`, {
+        run,
+        settings: { envPassthrough: ['GITHUB_WORKSPACE'] },
+        env: runnerEnv({ GITHUB_WORKSPACE: path.dirname(RUNNER_TOP) })
+      })
+      expect(env, agentMode).not.toHaveProperty('GITHUB_WORKSPACE')
+      expect(Object.values(env).join('\n'), agentMode).not.toContain(path.dirname(RUNNER_TOP))
+    }
+  })
+
+  it('is absent when the runner has no GITHUB_WORKSPACE', async () => {
+    const env = runnerEnv()
+    delete env.GITHUB_WORKSPACE
+    const run = prepareRun('ws-unset', 'none', null)
+    expect(run.view.workspace).toBeUndefined()
+    const { env: agentEnv } = await configure('ws-unset', { run, env })
+    expect(agentEnv).not.toHaveProperty('GITHUB_WORKSPACE')
+  })
+})
+
+describe('writing config.toml', () => {
+  it('refuses to write over a config.toml that is already there, and leaves it as it was', async () => {
+    const run = prepareRun('exists')
+    const existing = path.join(run.folders.codexHome, 'config.toml')
+    writeFileSync(existing, 'model_provider = "somewhere-else"\n', { mode: 0o644 })
+    await expect(configure('exists', { run })).rejects.toThrow(/EEXIST/)
+    expect(readFileSync(existing, 'utf8')).toBe('model_provider = "somewhere-else"\n')
+    expect(mode(existing)).toBe(0o644)
+  })
+
+  it('never writes through a symbolic link planted at config.toml, to a file or to nowhere yet', async () => {
+    const run = prepareRun('link')
+    const configPath = path.join(run.folders.codexHome, 'config.toml')
+    const target = path.join(temp, 'readable-by-the-agent.toml')
+    writeFileSync(target, '# the agent reads this later\n', { mode: 0o644 })
+    symlinkSync(target, configPath)
+    await expect(configure('link', { run })).rejects.toThrow(/EEXIST/)
+    expect(readFileSync(target, 'utf8')).toBe('# the agent reads this later\n')
+    expect(mode(target)).toBe(0o644)
+    expect(lstatSync(configPath).isSymbolicLink()).toBe(true)
+
+    const dangling = prepareRun('dangling')
+    const notYet = path.join(temp, 'created-through-the-link.toml')
+    symlinkSync(notYet, path.join(dangling.folders.codexHome, 'config.toml'))
+    await expect(configure('dangling', { run: dangling })).rejects.toThrow(/EEXIST/)
+    expect(existsSync(notYet)).toBe(false)
+  })
+})
 
 describe('configureCodex with the real Codex CLI', () => {
   it('writes a config that Codex accepts with --strict-config and that makes it call the proxy URL with the per-run token', async () => {
@@ -364,14 +453,15 @@ describe('configureCodex with the real Codex CLI', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
       const extraConfig = { model_providers: { 'codex-action': { request_max_retries: 0, stream_max_retries: 0 } } }
-      const home = path.join(temp, 'home')
+      const run = prepareRun('real')
       const configuration = await configureCodex(
         settings({ extraConfig, model: 'gpt-5.5', envPassthrough: ['MY_SECRET_TOKEN'] }),
         { url, clientToken: CLIENT_TOKEN },
-        fakeIdentity('none'),
-        temp,
-        'real',
-        runnerEnv({ PATH: process.env.PATH, HOME: home, HTTP_PROXY: undefined, NO_PROXY: undefined })
+        run.identity,
+        run.folders,
+        run.view,
+        run.output,
+        runnerEnv({ PATH: process.env.PATH, HOME: undefined, HTTP_PROXY: undefined, NO_PROXY: undefined })
       )
       const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = execFile(

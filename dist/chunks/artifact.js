@@ -1,4 +1,4 @@
-import { i as info, w as warning, d as debug, c as setSecret, H as HttpClient, D as BearerCredentialHandler, E as HttpCodes, F as getAugmentedNamespace, G as commonjsGlobal, I as getDefaultExportFromCjs, J as error$1, K as requireTunnel, L as requireUndici, M as undiciExports } from './state.js';
+import { i as info, w as warning, e as debug, d as setSecret, H as HttpClient, E as BearerCredentialHandler, F as HttpCodes, I as getAugmentedNamespace, J as commonjsGlobal, K as getDefaultExportFromCjs, L as error$1, M as requireTunnel, N as requireUndici, O as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';

@@ -1,4 +1,4 @@
-import { d as debug, N as mkdirP, h as exec, O as which, w as warning, i as info, E as HttpCodes, P as HttpClientError, H as HttpClient, Q as isDebug, c as setSecret, D as BearerCredentialHandler, R as rmRF, J as error } from './state.js';
+import { e as debug, P as mkdirP, j as exec, Q as which, w as warning, i as info, F as HttpCodes, R as HttpClientError, H as HttpClient, S as isDebug, d as setSecret, E as BearerCredentialHandler, T as rmRF, L as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -19,8 +19,8 @@ import fs$1 from 'node:fs';
 import require$$0$4 from 'node:util';
 import 'node:child_process';
 import 'node:fs/promises';
-import 'node:os';
 import 'node:path';
+import 'node:os';
 import 'http';
 import 'https';
 import 'net';

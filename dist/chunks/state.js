@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
-import os$1 from 'node:os';
+import { realpath, lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
 import path$1 from 'node:path';
+import os$1 from 'node:os';
 import require$$0$5, { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import * as os from 'os';
@@ -30837,9 +30837,16 @@ function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** `target` relative to `root` when it lies inside it (or is it: ''), else undefined. A name such as `..cache` is inside. */
+function relativeInside(root, target) {
+    const relative = path$1.relative(root, target);
+    return relative === '..' || relative.startsWith(`..${path$1.sep}`) || path$1.isAbsolute(relative) ? undefined : relative;
+}
+
 const execFileAsync = promisify(execFile);
 // Switches off everything in a configuration that could make git run a program.
-const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'diff.external=', '-c', 'core.sshCommand=false'];
+// (External diff programs are refused per call with --no-ext-diff.)
+const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'core.sshCommand=false'];
 // Long enough for a very large repository; a git call that hangs past it fails the step instead of the job's time limit.
 const GIT_TIME_LIMIT_MS = 15 * 60_000;
 // What of the user's repository config the agent's git dir keeps: layout and remotes, never credentials or programs.
@@ -30860,7 +30867,10 @@ function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
 async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
     const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
     try {
-        const { stdout } = await execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
+        running.child.stdin?.end();
+        const { stdout } = await running;
         return stdout;
     }
     catch (error) {
@@ -30874,11 +30884,12 @@ async function locateRepository(workingDirectory, privateFolder) {
     const [top, gitDir, commonDir] = (await plainGit(workingDirectory, ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'])).trim().split('\n');
     const home = path$1.join(top, '.git');
     const workspace = process.env.GITHUB_WORKSPACE;
-    if (workspace && path$1.relative(workspace, top).startsWith('..')) {
+    // git names the top by its real path: compare it with the workspace's.
+    if (workspace && relativeInside(await realpath(workspace).catch(() => workspace), top) === undefined) {
         throw new Error(`The repository of working-directory is at ${top}, outside GITHUB_WORKSPACE (${workspace}); the agent may only be lent the workspace.`);
     }
     const homeStats = await lstat$1(home).catch(() => undefined);
-    if (!homeStats?.isDirectory() || gitDir !== home || path$1.resolve(workingDirectory, commonDir) !== home) {
+    if (!homeStats?.isDirectory() || gitDir !== home || path$1.resolve(await realpath(workingDirectory), commonDir) !== home) {
         throw new Error(`The repository at ${top} keeps its git dir elsewhere (${gitDir}): linked worktrees and separate git dirs are not supported. ` +
             'Check the repository out normally (actions/checkout does) and point working-directory inside it.');
     }
@@ -30906,7 +30917,7 @@ async function snapshotTree(dirs, gitDir, excluded, attributeSource) {
             await utimes(index, atime, mtime);
         })
             .catch(() => undefined);
-        // Attributes from the start tree (git 2.40 and later): the agent's .gitattributes cannot change how files are read.
+        // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
         const env = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) };
         await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
         return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim();
@@ -30932,14 +30943,18 @@ async function setGitDirAside(dirs) {
         throw new Error(`Could not prepare the agent's git dir: ${error.message}`, { cause: error });
     }
 }
-/** Throws away whatever the agent left at `.git` and puts the real git dir back. Idempotent. */
+/** Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes the agent's. Idempotent. */
 async function restoreGitDir(dirs) {
     if (!(await lstat$1(dirs.aside).catch(() => undefined)))
         return false;
-    // rm never follows a link: a `.git` the agent pointed elsewhere is removed as a link.
-    await rm$1(dirs.home, { recursive: true, force: true });
+    const container = path$1.dirname(dirs.aside);
+    // One rename, whatever it is (a folder nested past PATH_MAX, a link, a file), and no link is followed.
+    await rename$1(dirs.home, path$1.join(container, `agent-git-${randomBytes(4).toString('hex')}`)).catch((error) => {
+        if (error.code !== 'ENOENT')
+            throw error;
+    });
     await rename$1(dirs.aside, dirs.home);
-    await rm$1(path$1.dirname(dirs.aside), { recursive: true, force: true }).catch(() => undefined);
+    await execFileAsync('rm', ['-rf', container]).catch((error) => warning(`Could not delete the agent's git dir in ${container}: ${error.message}`));
     return true;
 }
 async function buildAgentGitDir(realGitDir, agentGitDir) {
@@ -31280,12 +31295,11 @@ async function createAgentFolders(identity, folders) {
 function agentView(folders, top, workingDirectory, codexFolder, binary, workspace = process.env.GITHUB_WORKSPACE) {
     const mount = folders.workspaceMount;
     const seen = (real) => (mount ? path$1.join(mount, path$1.relative(top, real)) : real);
-    const workspaceFromTop = workspace === undefined ? '..' : path$1.relative(top, workspace);
     return {
         top: seen(top),
         workingDirectory: seen(workingDirectory),
         binary: folders.codexMount ? path$1.join(folders.codexMount, path$1.relative(codexFolder, binary)) : binary,
-        workspace: workspaceFromTop.startsWith('..') || path$1.isAbsolute(workspaceFromTop) ? undefined : seen(workspace)
+        workspace: workspace === undefined || relativeInside(top, workspace) === undefined ? undefined : seen(workspace)
     };
 }
 /**
@@ -31412,4 +31426,4 @@ function loadRunState() {
     }
 }
 
-export { handBack as A, cleanup as B, loadRunState as C, BearerCredentialHandler as D, HttpCodes as E, getAugmentedNamespace as F, commonjsGlobal as G, HttpClient as H, getDefaultExportFromCjs as I, error as J, requireTunnel as K, requireUndici as L, undiciExports as M, mkdirP as N, which as O, HttpClientError as P, isDebug as Q, rmRF as R, setGitDirAside as a, trustedGit as b, setSecret as c, debug as d, getExecOutput as e, addPath as f, getInput as g, exec as h, info as i, setOutput as j, summary as k, locateRepository as l, escapeHtml as m, notice as n, setFailed as o, printAgentText as p, chooseIdentity as q, restoreGitDir as r, snapshotTree as s, trustedGitCommand as t, agentFolders as u, saveRunState as v, warning as w, createAgentFolders as x, agentView as y, lendWorkspace as z };
+export { lendWorkspace as A, handBack as B, cleanup as C, loadRunState as D, BearerCredentialHandler as E, HttpCodes as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, getAugmentedNamespace as I, commonjsGlobal as J, getDefaultExportFromCjs as K, error as L, requireTunnel as M, requireUndici as N, undiciExports as O, mkdirP as P, which as Q, HttpClientError as R, isDebug as S, rmRF as T, setGitDirAside as a, restoreGitDir as b, trustedGit as c, setSecret as d, debug as e, getExecOutput as f, getInput as g, addPath as h, info as i, exec as j, setOutput as k, locateRepository as l, summary as m, notice as n, escapeHtml as o, printAgentText as p, setFailed as q, relativeInside as r, snapshotTree as s, trustedGitCommand as t, chooseIdentity as u, agentFolders as v, warning as w, saveRunState as x, createAgentFolders as y, agentView as z };

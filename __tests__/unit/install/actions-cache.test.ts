@@ -119,6 +119,7 @@ describe('the Actions cache', () => {
 
     expect(second).toEqual({
       binary: path.join(sandbox.runner.root, 'tool-cache-2', 'codex', VERSION, 'x64', 'bin', 'codex'),
+      folder: path.join(sandbox.runner.root, 'tool-cache-2', 'codex', VERSION, 'x64'),
       version: VERSION,
       source: 'actions-cache'
     })

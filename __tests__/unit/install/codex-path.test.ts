@@ -47,13 +47,13 @@ describe('codex-path', () => {
 
     const codex = await installCodex(request(binary))
 
-    expect(codex).toEqual({ binary, version: '0.50.0', source: 'codex-path' })
+    expect(codex).toEqual({ binary, folder: path.dirname(binary), version: '0.50.0', source: 'codex-path' })
     expect(stdout.lines().some((l) => l.includes('it was not verified by this action'))).toBe(true)
   })
 
   it('the version it reports wins over codex-version, pre-releases included', async () => {
     const binary = await script('my-codex', 'echo "codex-cli 0.200.0-alpha.3"')
-    expect(await installCodex(request(binary))).toEqual({ binary, version: '0.200.0-alpha.3', source: 'codex-path' })
+    expect(await installCodex(request(binary))).toEqual({ binary, folder: path.dirname(binary), version: '0.200.0-alpha.3', source: 'codex-path' })
   })
 
   it.each([

@@ -76,7 +76,7 @@ describe('a full install per platform', () => {
     const codex = await installSettled({ codexVersion: VERSION, npmRegistry: REGISTRY, cache: false, retry: FAST_RETRY })
 
     const target = path.join(sandbox.runner.toolCache, 'codex', VERSION, toolArch)
-    expect(codex).toEqual({ binary: path.join(target, 'bin', binaryName), version: VERSION, source: 'registry' })
+    expect(codex).toEqual({ binary: path.join(target, 'bin', binaryName), folder: target, version: VERSION, source: 'registry' })
     expect(existsSync(`${target}.complete`)).toBe(true)
     expect(await listTree(path.join(target, 'codex-resources'))).toEqual(['bwrap'])
     // The fake "binary" is a shell script whatever its name, so it runs here for every platform.

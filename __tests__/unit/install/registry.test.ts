@@ -77,7 +77,7 @@ describe('install from the registry document path', () => {
     const codex = await installSettled(request())
 
     const target = path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64')
-    expect(codex).toEqual({ binary: path.join(target, 'bin', 'codex'), version: VERSION, source: 'registry' })
+    expect(codex).toEqual({ binary: path.join(target, 'bin', 'codex'), folder: target, version: VERSION, source: 'registry' })
     const { stdout: banner } = await run(codex.binary, ['--version'])
     expect(banner.trim()).toBe(`codex-cli ${VERSION}`)
     expect(existsSync(`${target}.complete`)).toBe(true)
@@ -112,7 +112,7 @@ describe('install from the registry document path', () => {
     const unmatched = countUnmatched()
     try {
       const second = await installSettled(request())
-      expect(second).toEqual({ binary: first.binary, version: VERSION, source: 'tool-cache' })
+      expect(second).toEqual({ binary: first.binary, folder: first.folder, version: VERSION, source: 'tool-cache' })
       expect(unmatched.count()).toBe(0)
     } finally {
       unmatched.stop()
@@ -285,7 +285,7 @@ describe("'latest'", () => {
 
     const codex = await installSettled(request({ codexVersion: 'latest' }))
 
-    expect(codex).toEqual({ binary: path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64', 'bin', 'codex'), version: VERSION, source: 'registry' })
+    expect(codex).toEqual({ binary: path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64', 'bin', 'codex'), folder: path.join(sandbox.runner.toolCache, 'codex', VERSION, 'x64'), version: VERSION, source: 'registry' })
     expect(sandbox.log.exchanges.map((e) => e.path)).toEqual([`${DOC_PREFIX}/latest`, DOC_PATH, tarballPath(VERSION, 'linux-x64')])
     expect(sandbox.log.exchanges[0]!.headers.accept).toBe('application/json')
   })
