@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { restoreGitDir } from './git-dir.js'
-import { identityForCleanup } from './isolation.js'
+import { removeFirewall } from './egress/firewall.js'
+import { findPrivilege, identityForCleanup, processesOf } from './isolation.js'
 import { handBack, removeAgentFolders } from './lend.js'
 import type { RunState } from './state.js'
 
@@ -20,5 +21,11 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
   await handBack(identity, state.folders, state.gitDirs?.top)
   if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
   await removeAgentFolders(identity.privilege, state.folders)
-  return identity.remove()
+  const left = await identity.remove()
+  // The rules go last, and only once no process of the agent is left to use the network they fenced.
+  if (state.firewall) {
+    if ((await processesOf(state.firewall.uid)).length) left.push(`the firewall chain ${state.firewall.chain} (processes of uid ${state.firewall.uid} are still alive)`)
+    else left.push(...(await removeFirewall(identity.privilege ?? (await findPrivilege()), state.firewall)))
+  }
+  return left
 }

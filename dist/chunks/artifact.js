@@ -1,4 +1,4 @@
-import { i as info, w as warning, d as debug, c as setSecret, H as HttpClient, B as BearerCredentialHandler, C as HttpCodes, D as getAugmentedNamespace, E as commonjsGlobal, F as getDefaultExportFromCjs, G as error$1, I as requireTunnel, J as requireUndici, K as undiciExports } from './state.js';
+import { i as info, w as warning, h as debug, e as setSecret, H as HttpClient, E as BearerCredentialHandler, F as HttpCodes, G as getAugmentedNamespace, I as commonjsGlobal, J as getDefaultExportFromCjs, K as error$1, L as requireTunnel, M as requireUndici, N as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';
@@ -28,10 +28,10 @@ import http__default from 'http';
 import https__default from 'https';
 import 'node:child_process';
 import 'node:os';
+import 'node:net';
 import 'net';
 import 'tls';
 import 'node:assert';
-import 'node:net';
 import 'node:http';
 import 'node:buffer';
 import 'node:querystring';
