@@ -382,7 +382,7 @@ function readAllowHosts(): string[] {
     try {
       parseHostRule(entry)
     } catch (error) {
-      throw new InputError('allow-hosts', `names ${(error as Error).message}`, "host names ('example.com'), subdomain wildcards ('*.example.com') or IP addresses, each with an optional ':port' ('localhost:5432'), separated by commas or new lines")
+      throw new InputError('allow-hosts', `names '${entry}', ${(error as Error).message}`, "host names ('example.com'), subdomain wildcards ('*.example.com') or IP addresses, each with an optional ':port' ('localhost:5432'), separated by commas or new lines")
     }
   }
   return entries

@@ -92,7 +92,7 @@ export interface ActOptions extends Partial<RunOptions> {
 export function act(world: World, workspace: string, options: ActOptions = {}): Promise<ActionRun> {
   // Outside a test-made namespace the agent's network stays open, so the action adds no rule to this machine.
   const network = options.inputs?.network ?? (IN_MACHINE_NETWORK ? 'open' : undefined)
-  if (IN_MACHINE_NETWORK && network !== 'open') throw new Error(`network: ${network} adds kernel rules: run this test in its own network namespace (npm run test:egress)`)
+  if (IN_MACHINE_NETWORK && (network === 'allow-list' || network === 'none')) throw new Error(`network: ${network} adds kernel rules: run this test in its own network namespace (npm run test:egress)`)
   return runAction({
     actionDir: ACTION_DIR,
     workspace,

@@ -31050,7 +31050,7 @@ async function requireFirewall(privilege, families) {
             await privilege.asRoot(TOOL[family], ['-w', '-S', 'OUTPUT']);
         }
         catch (error) {
-            throw new Error(`${TOOL[family]} cannot be used on this runner (${error.message.trim().split('\n')[0]}), so the kernel cannot keep the agent to the allowed hosts`, { cause: error });
+            throw new Error(`${TOOL[family]} cannot be used on this runner (${error.message.trim().split('\n')[0]}), so the kernel cannot keep the agent to the allowed hosts. Install iptables, or set 'network: open' to run the agent without egress limits`, { cause: error });
         }
     }
 }

@@ -73,7 +73,7 @@ export async function requireFirewall(privilege: Privilege, families: Family[]):
     try {
       await privilege.asRoot(TOOL[family], ['-w', '-S', 'OUTPUT'])
     } catch (error) {
-      throw new Error(`${TOOL[family]} cannot be used on this runner (${(error as Error).message.trim().split('\n')[0]}), so the kernel cannot keep the agent to the allowed hosts`, { cause: error })
+      throw new Error(`${TOOL[family]} cannot be used on this runner (${(error as Error).message.trim().split('\n')[0]}), so the kernel cannot keep the agent to the allowed hosts. Install iptables, or set 'network: open' to run the agent without egress limits`, { cause: error })
     }
   }
 }

@@ -15,14 +15,14 @@ const HOST_NAME = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$`)
 /** Ports a rule without one allows: plain HTTP and HTTPS. */
 export const WEB_PORTS = [80, 443]
 
-/** Reads one allow-hosts entry (`example.com`, `*.example.com`, `example.com:8080`, `10.0.0.5:5432`, `[::1]:5432`); throws a message naming the accepted forms. */
+/** Reads one allow-hosts entry (`example.com`, `*.example.com`, `example.com:8080`, `10.0.0.5:5432`, `[::1]:5432`); throws a message that follows the entry. */
 export function parseHostRule(entry: string, source: HostRule['source'] = 'input'): HostRule {
   const text = entry.trim().toLowerCase().replace(/\.(?=(:\d+)?$)/, '')
   const bracketed = /^\[([0-9a-f:.]+)\](?::(\d{1,5}))?$/.exec(text)
   const [host, portText] = bracketed ? [bracketed[1], bracketed[2]] : (/^([^:]+)(?::(\d{1,5}))?$/.exec(text)?.slice(1) ?? [])
-  if (!host || !(HOST_NAME.test(host) || isIP(host)) || (bracketed && isIP(host) !== 6)) throw new Error(`'${entry}' is not a host name, '*.' and a domain, or an IP address, with an optional ':port'`)
+  if (!host || !(HOST_NAME.test(host) || isIP(host)) || (bracketed && isIP(host) !== 6)) throw new Error("which is not a host name, '*.' and a domain, or an IP address, with an optional ':port'")
   const port = portText === undefined ? undefined : Number(portText)
-  if (port !== undefined && (port < 1 || port > 65535)) throw new Error(`'${entry}' has a port outside 1-65535`)
+  if (port !== undefined && (port < 1 || port > 65535)) throw new Error('whose port is outside 1-65535')
   const wildcard = host.startsWith('*.')
   return { host: wildcard ? host.slice(2) : host, wildcard, port, source }
 }
