@@ -58,6 +58,10 @@ export function isSpecialAddress(address: string): boolean {
   return SPECIAL.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
 }
 
+// The agent decides how many attempts it makes: past these, attempts are still counted but no longer written or kept.
+const LOGGED_ATTEMPTS = 100_000
+const KEPT_REFUSALS = 1_000
+
 // Headers meant for the proxy or one hop, never forwarded.
 const HOP_BY_HOP = new Set(['proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
@@ -79,10 +83,12 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     counts[attempt.decision]++
     if (attempt.decision === 'refused') {
       const entry = asAllowEntry(attempt.host, attempt.port)
-      refused.set(entry, (refused.get(entry) ?? 0) + 1)
+      if (refused.has(entry) || refused.size < KEPT_REFUSALS) refused.set(entry, (refused.get(entry) ?? 0) + 1)
     }
-    const line: Attempt = { time: new Date(started).toISOString(), ...attempt, durationMs: Date.now() - started }
-    if (!log.writableEnded) log.write(redact(JSON.stringify(line)) + '\n')
+    const logged = counts.allowed + counts.refused + counts.failed
+    if (log.writableEnded || logged > LOGGED_ATTEMPTS + 1) return
+    const line = logged > LOGGED_ATTEMPTS ? { time: new Date().toISOString(), truncated: `more than ${LOGGED_ATTEMPTS} attempts; later ones are only counted in run.json` } : { time: new Date(started).toISOString(), ...attempt, durationMs: Date.now() - started }
+    log.write(redact(JSON.stringify(line)) + '\n')
   }
 
   /** Where `host:port` may be reached, or why not. */
