@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['__tests__/**/*.test.ts', 'test-support/**/*.test.ts'],
+    // Adds kernel rules: only ever run in the network namespace scripts/test-egress.sh makes (vitest.egress.config.ts).
+    exclude: [...configDefaults.exclude, '__tests__/e2e/egress.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',

@@ -6,7 +6,9 @@
 //                                         the real model works on a scratch clone of your repository
 //
 // Options: --repo DIR (default: a new scratch repository), --prompt TEXT, --model NAME,
-// --base-url URL (default https://api.openai.com/v1 with a key), --isolation auto|user|none.
+// --base-url URL (default https://api.openai.com/v1 with a key), --isolation auto|user|none,
+// --network open|allow-list|none (default open: the other two add iptables rules to this machine
+// for the length of the run; the egress tests run them in a namespace of their own instead).
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -26,7 +28,8 @@ const { values: options } = parseArgs({
     prompt: { type: 'string' },
     model: { type: 'string' },
     'base-url': { type: 'string' },
-    isolation: { type: 'string', default: 'auto' }
+    isolation: { type: 'string', default: 'auto' },
+    network: { type: 'string', default: 'open' }
   }
 })
 
@@ -63,7 +66,8 @@ try {
       'openai-api-key': realKey ?? 'sk-demo-local-key-not-a-real-one-000000',
       'base-url': options['base-url'] ?? model?.url ?? 'https://api.openai.com/v1',
       ...(options.model || !realKey ? { model: options.model ?? 'gpt-5.5' } : {}),
-      isolation: options.isolation ?? 'auto'
+      isolation: options.isolation ?? 'auto',
+      network: options.network ?? 'open'
     },
     env: { ...results.env, GITHUB_TOKEN: 'ghs_demoTokenNotReal000000000000000000', GITHUB_API_URL: github.url, GITHUB_ACTOR: ACTOR, GITHUB_TRIGGERING_ACTOR: ACTOR }
   })

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { escapeHtml } from './agent-text.js'
 import { restoreGitDir } from './git-dir.js'
-import { identityForCleanup } from './isolation.js'
+import { removeFirewall } from './egress/firewall.js'
+import { findPrivilege, identityForCleanup, processesOf } from './isolation.js'
 import { handBack, removeAgentFolders } from './lend.js'
 import type { RunState } from './state.js'
 
@@ -22,6 +23,11 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
   if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
   await removeAgentFolders(identity.privilege, state.folders)
   const left = await identity.remove()
+  // The rules go last, and only once no process of the agent is left to use the network they fenced.
+  if (state.firewall) {
+    if ((await processesOf(state.firewall.uid)).length) left.push(`the firewall chain ${state.firewall.chain} (processes of uid ${state.firewall.uid} are still alive)`)
+    else left.push(...(await removeFirewall(identity.privilege ?? (await findPrivilege()), state.firewall)))
+  }
   if (left.length && process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write()
   }

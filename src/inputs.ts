@@ -7,6 +7,8 @@ import { parseArgumentList } from './argument-list.js'
 import { relativeInside } from './path-inside.js'
 import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './install/version.js'
 import { DEFAULT_CODEX_VERSION } from './install/pinned.js'
+import { parseHostRule } from './egress/hosts.js'
+import type { NetworkMode } from './egress/index.js'
 
 export type SandboxMode = 'bypass' | 'workspace-write' | 'read-only'
 /** `auto`: a separate OS user where the runner allows it, else the runner user with a warning. */
@@ -40,6 +42,9 @@ export interface Settings {
   allowUsers: string[]
   allowBots: string[]
   allowForks: boolean
+  network: NetworkMode
+  allowHosts: string[]
+  defaultHosts: boolean
 }
 
 export class InputError extends Error {
@@ -124,7 +129,13 @@ export function readSettings(env: Env = process.env): Settings {
     isolation: readChoice('isolation', ['auto', 'user', 'none'] as const) ?? 'auto',
     allowUsers: readLogins('allow-users'),
     allowBots: readLogins('allow-bots'),
-    allowForks: readBoolean('allow-forks', false)
+    allowForks: readBoolean('allow-forks', false),
+    network: readChoice('network', ['allow-list', 'open', 'none'] as const) ?? 'allow-list',
+    allowHosts: readAllowHosts(),
+    defaultHosts: readBoolean('default-hosts', true)
+  }
+  if (settings.isolation === 'none' && settings.network !== 'open') {
+    throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
   }
   return settings
 }
@@ -390,4 +401,16 @@ function readList(input: string): string[] {
     .split(/[\n,]/)
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+function readAllowHosts(): string[] {
+  const entries = readList('allow-hosts')
+  for (const entry of entries) {
+    try {
+      parseHostRule(entry)
+    } catch (error) {
+      throw new InputError('allow-hosts', `names '${entry}', ${(error as Error).message}`, "host names ('example.com'), subdomain wildcards ('*.example.com') or IP addresses, each with an optional ':port' ('localhost:5432'), separated by commas or new lines")
+    }
+  }
+  return entries
 }

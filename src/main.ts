@@ -5,6 +5,7 @@ import path from 'node:path'
 import { cleanup } from './cleanup.js'
 import { collectChanges, recordStart } from './collect.js'
 import { configureCodex } from './configure.js'
+import { requireEnforceable, startEgress, withEgressEnvironment, type Egress } from './egress/index.js'
 import { checkGuard } from './guard.js'
 import { readSettings } from './inputs.js'
 import { installCodex } from './install/index.js'
@@ -24,20 +25,24 @@ async function main(): Promise<void> {
   const codex = await clock.time('install', () => installCodex(settings))
   core.setOutput('codex-version', codex.version)
 
-  const runRoot = await createRunRoot(runnerTemp())
   const identity = await clock.time('isolation', () => chooseIdentity(settings.isolation, runnerTemp()))
+  requireEnforceable(settings.network, identity)
+  const runRoot = await createRunRoot(runnerTemp())
   const folders = agentFolders(identity, runRoot)
   // What the post step must undo if this step dies: saved again whenever it grows.
   const state: RunState = { runRoot, isolation: identity.mode, agentUser: identity.userName, folders }
   saveRunState(state)
   const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
+  let egress: Egress | undefined
   try {
+    egress = await clock.time('egress', () => startEgress(settings, identity, proxy.url, path.join(runRoot, 'output'), (line) => redactor.redact(line), (firewall) => saveRunState(Object.assign(state, { firewall }))))
     await createAgentFolders(identity, folders)
     const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, runRoot, [runRoot]))
     saveRunState(Object.assign(state, { gitDirs: start.dirs }))
     const view = agentView(folders, start.dirs.top, settings.workingDirectory, codex.folder, codex.binary)
     const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, folders, view, path.join(runRoot, 'output')))
+    configuration.env = withEgressEnvironment(configuration.env, egress)
     const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
 
     const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor))
@@ -46,9 +51,11 @@ async function main(): Promise<void> {
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
     const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow]))
-    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld }, redactor)
+    const network = await egress.close()
+    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
+    await egress?.close()
     await proxy.close()
     await cleanup(state).catch((error: Error) => core.warning(`Cleanup was incomplete (the post step tries again): ${error.message}`))
     await codex.cacheSaved

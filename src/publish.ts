@@ -6,6 +6,8 @@ import { pipeline } from 'node:stream/promises'
 import { findAgentFiles, openAgentFile, type AgentFile } from './agent-files.js'
 import { escapeHtml } from './agent-text.js'
 import type { Changes } from './collect.js'
+import type { NetworkReport } from './egress/index.js'
+import { addNetworkSummary } from './egress/summary.js'
 import type { AgentConfiguration } from './configure.js'
 import type { Settings } from './inputs.js'
 import type { InstalledCodex } from './install/index.js'
@@ -27,6 +29,8 @@ export interface Report {
   clock: StageClock
   /** Workspace entries an earlier step made private, which the agent was not lent. */
   withheld: string[]
+  /** What the agent's network was limited to, and what it was refused. */
+  network?: NetworkReport
 }
 
 export interface Publication {
@@ -47,7 +51,7 @@ export async function publish(report: Report, redactor: Redactor): Promise<Publi
   const transcript = await copyTranscript(report.configuration.directories.codexHome, process.getuid?.(), output, redactor)
   await writeFile(path.join(output, 'run.json'), JSON.stringify(runRecord(report), null, 2) + '\n', { mode: 0o644 })
 
-  const files = ['codex.patch', 'events.jsonl', 'codex.log', 'last-message.md', 'run.json', ...(transcript ? [transcript] : [])].map((name) =>
+  const files = ['codex.patch', 'events.jsonl', 'codex.log', 'last-message.md', 'run.json', ...(transcript ? [transcript] : []), ...(report.network?.logFile ? ['network.jsonl'] : [])].map((name) =>
     path.join(output, name)
   )
   const publication = report.settings.uploadArtifacts ? await uploadArtifact(report.settings, files, output) : {}
@@ -79,7 +83,8 @@ function runRecord(report: Report): Record<string, unknown> {
     changedFiles: changes.changedFiles,
     patchRedacted: changes.redacted,
     nestedRepositories: changes.nestedRepositories,
-    withheld: report.withheld
+    withheld: report.withheld,
+    network: report.network ? { mode: report.network.mode, enforcement: report.network.enforcement, attempts: report.network.attempts, refusedHosts: report.network.refusedHosts } : null
   }
 }
 
@@ -150,6 +155,7 @@ function setOutputs(report: Report, publication: Publication): void {
   core.setOutput('codex-version', codex.version)
   core.setOutput('usage', JSON.stringify(report.usage))
   core.setOutput('exit-code', outcome.exitCode === null ? '' : String(outcome.exitCode))
+  core.setOutput('refused-hosts', JSON.stringify(report.network?.refusedHosts ?? []))
 }
 
 async function writeSummary(report: Report, publication: Publication): Promise<void> {
@@ -179,6 +185,7 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
     ],
     [String(usage.requests), String(usage.input_tokens), String(usage.cached_input_tokens), String(usage.output_tokens), String(usage.total_tokens)]
   ])
+  if (report.network) addNetworkSummary(summary, report.network)
   if (publication.artifactUrl) summary.addLink('Patch and logs (artifact)', publication.artifactUrl)
   await summary.write()
 }

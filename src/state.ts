@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import type { FirewallState } from './egress/firewall.js'
 import type { GitDirs } from './git-dir.js'
 import type { AgentFolders } from './lend.js'
 
@@ -11,6 +12,8 @@ export interface RunState {
   folders: AgentFolders
   /** Where the real git dir belongs and where it waits while the agent runs: put back if main could not. */
   gitDirs?: GitDirs
+  /** The kernel rules of this run's agent uid, saved before they are added. */
+  firewall?: FirewallState
 }
 
 const KEY = 'codex-action-run'

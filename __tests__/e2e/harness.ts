@@ -2,7 +2,7 @@
 // fake results service, and the runner emulation driving the committed dist/ exactly as the runner would.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, inject } from 'vitest'
@@ -74,12 +74,25 @@ export async function startWorld(script: Script, afterScript?: Step): Promise<Wo
   }
 }
 
+// scripts/test-egress.sh names the network and mount namespaces it made; anything else is the machine's own.
+const madeForTests = (process.env.CODEX_ACTION_TEST_NAMESPACES ?? '').split(' ')
+/**
+ * False only inside the network namespace scripts/test-egress.sh made. The action adds kernel rules
+ * under `network: allow-list` and `none`; those may only ever be added in a namespace a test made.
+ */
+export const IN_MACHINE_NETWORK = madeForTests[0] !== readlinkSync('/proc/self/ns/net')
+/** True inside the mount namespace scripts/test-egress.sh made, where a test may mount over /etc/hosts. */
+export const IN_TEST_MOUNTS = madeForTests[1] === readlinkSync('/proc/self/ns/mnt')
+
 export interface ActOptions extends Partial<RunOptions> {
   inputs?: Record<string, string>
 }
 
 /** Runs main and post of the bundled action against the world, with every input a test does not set at a working value. */
 export function act(world: World, workspace: string, options: ActOptions = {}): Promise<ActionRun> {
+  // Outside a test-made namespace the agent's network stays open, so the action adds no rule to this machine.
+  const network = options.inputs?.network ?? (IN_MACHINE_NETWORK ? 'open' : undefined)
+  if (IN_MACHINE_NETWORK && (network === 'allow-list' || network === 'none')) throw new Error(`network: ${network} adds kernel rules: run this test in its own network namespace (npm run test:egress)`)
   return runAction({
     actionDir: ACTION_DIR,
     workspace,
@@ -91,6 +104,7 @@ export function act(world: World, workspace: string, options: ActOptions = {}): 
       'openai-api-key': API_KEY,
       'base-url': world.model.url,
       model: MODEL,
+      ...(network ? { network } : {}),
       ...options.inputs
     },
     env: { ...world.results.env, GITHUB_TOKEN, GITHUB_API_URL: world.github.url, GITHUB_ACTOR: ACTOR, ...options.env }

@@ -44,6 +44,9 @@ function settings(overrides: Partial<Settings> = {}): Settings {
     allowUsers: [],
     allowBots: [],
     allowForks: false,
+    network: 'open',
+    allowHosts: [],
+    defaultHosts: true,
     ...overrides
   }
 }

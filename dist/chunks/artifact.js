@@ -1,4 +1,4 @@
-import { i as info, w as warning, e as debug, d as setSecret, H as HttpClient, E as BearerCredentialHandler, F as HttpCodes, I as getAugmentedNamespace, J as commonjsGlobal, K as getDefaultExportFromCjs, L as error$1, M as requireTunnel, N as requireUndici, O as undiciExports } from './state.js';
+import { i as info, w as warning, j as debug, h as setSecret, H as HttpClient, J as BearerCredentialHandler, K as HttpCodes, L as getAugmentedNamespace, M as commonjsGlobal, N as getDefaultExportFromCjs, O as error$1, P as requireTunnel, Q as requireUndici, R as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';
@@ -28,10 +28,10 @@ import http__default from 'http';
 import https__default from 'https';
 import 'node:child_process';
 import 'node:os';
+import 'node:net';
 import 'net';
 import 'tls';
 import 'node:assert';
-import 'node:net';
 import 'node:http';
 import 'node:buffer';
 import 'node:querystring';

@@ -5,6 +5,7 @@ import path$1 from 'node:path';
 import os$1 from 'node:os';
 import require$$0$5, { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
+import require$$0$4, { isIP } from 'node:net';
 import * as os from 'os';
 import os__default, { EOL } from 'os';
 import * as crypto from 'crypto';
@@ -22,7 +23,6 @@ import require$$1__default from 'events';
 import { ok } from 'assert';
 import require$$0__default from 'util';
 import require$$0$2 from 'node:assert';
-import require$$0$4 from 'node:net';
 import http$1 from 'node:http';
 import require$$0$3 from 'node:stream';
 import require$$0 from 'node:buffer';
@@ -31024,6 +31024,69 @@ async function plainGit(cwd, args) {
     }
 }
 
+const TOOL = { ipv4: 'iptables', ipv6: 'ip6tables' };
+const REJECT_OTHERS = { ipv4: 'icmp-port-unreachable', ipv6: 'icmp6-port-unreachable' };
+/** One chain per run, named after the agent's uid, which no other run of the job ever gets. */
+function firewallFor(uid) {
+    // The kernel would filter IPv6 for nobody where the runner has no IPv6: then only IPv4 rules are needed.
+    const families = existsSync('/proc/net/if_inet6') ? ['ipv4', 'ipv6'] : ['ipv4'];
+    return { chain: `CODEX-ACTION-${uid.toString(36).toUpperCase()}`, uid, families };
+}
+/**
+ * Makes the kernel drop every packet the agent's uid sends, whatever program sends it and whatever
+ * it unsets, except TCP to the given loopback destinations. The jump sits first in OUTPUT, so
+ * no rule another tool added for the runner lets the agent past it.
+ */
+async function addFirewall(privilege, firewall, direct) {
+    for (const family of firewall.families) {
+        const table = (args) => privilege.asRoot(TOOL[family], ['-w', ...args]);
+        await table(['-N', firewall.chain]);
+        for (const { address, port } of direct) {
+            if (isIP(address) !== (family === 'ipv4' ? 4 : 6))
+                continue;
+            await table(['-A', firewall.chain, '-d', address, '-p', 'tcp', '--dport', String(port), '-j', 'ACCEPT']);
+        }
+        // TCP gets a reset and everything else an ICMP error, so tools fail at once instead of hanging.
+        await table(['-A', firewall.chain, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+        await table(['-A', firewall.chain, '-j', 'REJECT', '--reject-with', REJECT_OTHERS[family]]);
+        await table(['-I', 'OUTPUT', '1', '-m', 'owner', '--uid-owner', String(firewall.uid), '-j', firewall.chain]);
+    }
+}
+/** Removes the run's chain and the jump to it, and nothing else; idempotent. Returns what could not be removed. */
+async function removeFirewall(privilege, firewall) {
+    if (!privilege)
+        return [`the firewall chain ${firewall.chain} (no root or sudo in this step)`];
+    const left = [];
+    for (const family of firewall.families) {
+        const table = (args) => privilege.asRoot(TOOL[family], ['-w', ...args]);
+        if (!(await table(['-S', firewall.chain]).then(() => true, () => false)))
+            continue;
+        const jump = ['OUTPUT', '-m', 'owner', '--uid-owner', String(firewall.uid), '-j', firewall.chain];
+        // The same jump may be there twice if main was stopped between adding and saving: take every copy.
+        for (let copies = 0; copies < 10 && (await table(['-C', ...jump]).then(() => true, () => false)); copies++)
+            await table(['-D', ...jump]);
+        try {
+            await table(['-F', firewall.chain]);
+            await table(['-X', firewall.chain]);
+        }
+        catch (error) {
+            left.push(`the ${TOOL[family]} chain ${firewall.chain} (${error.message.trim()})`);
+        }
+    }
+    return left;
+}
+/** Checks that this runner can filter by owner before the run counts on it. */
+async function requireFirewall(privilege, families) {
+    for (const family of families) {
+        try {
+            await privilege.asRoot(TOOL[family], ['-w', '-S', 'OUTPUT']);
+        }
+        catch (error) {
+            throw new Error(`${TOOL[family]} cannot be used on this runner (${error.message.trim().split('\n')[0]}), so the kernel cannot keep the agent to the allowed hosts. Install iptables, or set 'network: open' to run the agent without egress limits`, { cause: error });
+        }
+    }
+}
+
 const run = promisify(execFile);
 /** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
 const AGENT_USER_PREFIX = 'codex-agent-';
@@ -31404,6 +31467,13 @@ async function cleanup(state) {
         info(`Put the repository's git dir back at ${state.gitDirs.home}.`);
     await removeAgentFolders(identity.privilege, state.folders);
     const left = await identity.remove();
+    // The rules go last, and only once no process of the agent is left to use the network they fenced.
+    if (state.firewall) {
+        if ((await processesOf(state.firewall.uid)).length)
+            left.push(`the firewall chain ${state.firewall.chain} (processes of uid ${state.firewall.uid} are still alive)`);
+        else
+            left.push(...(await removeFirewall(identity.privilege ?? (await findPrivilege()), state.firewall)));
+    }
     if (left.length && process.env.GITHUB_STEP_SUMMARY) {
         await summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write();
     }
@@ -31426,4 +31496,4 @@ function loadRunState() {
     }
 }
 
-export { lendWorkspace as A, handBack as B, cleanup as C, loadRunState as D, BearerCredentialHandler as E, HttpCodes as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, getAugmentedNamespace as I, commonjsGlobal as J, getDefaultExportFromCjs as K, error as L, requireTunnel as M, requireUndici as N, undiciExports as O, mkdirP as P, which as Q, HttpClientError as R, isDebug as S, rmRF as T, setGitDirAside as a, restoreGitDir as b, trustedGit as c, setSecret as d, debug as e, getExecOutput as f, getInput as g, addPath as h, info as i, exec as j, setOutput as k, locateRepository as l, summary as m, notice as n, escapeHtml as o, printAgentText as p, setFailed as q, relativeInside as r, snapshotTree as s, trustedGitCommand as t, chooseIdentity as u, agentFolders as v, warning as w, saveRunState as x, createAgentFolders as y, agentView as z };
+export { saveRunState as A, createAgentFolders as B, agentView as C, lendWorkspace as D, handBack as E, cleanup as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, loadRunState as I, BearerCredentialHandler as J, HttpCodes as K, getAugmentedNamespace as L, commonjsGlobal as M, getDefaultExportFromCjs as N, error as O, requireTunnel as P, requireUndici as Q, undiciExports as R, mkdirP as S, which as T, HttpClientError as U, isDebug as V, rmRF as W, setGitDirAside as a, restoreGitDir as b, trustedGit as c, requireFirewall as d, addFirewall as e, firewallFor as f, getInput as g, setSecret as h, info as i, debug as j, getExecOutput as k, locateRepository as l, addPath as m, notice as n, exec as o, setOutput as p, summary as q, relativeInside as r, snapshotTree as s, trustedGitCommand as t, escapeHtml as u, printAgentText as v, warning as w, setFailed as x, chooseIdentity as y, agentFolders as z };
