@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    globalSetup: ['test-support/global-setup.ts']
+    globalSetup: ['test-support/global-setup.ts'],
+    // CI counts passes and failures from a JSON report per suite (this one, and the egress suite's).
+    ...(process.env.TEST_REPORT_DIR ? { reporters: ['default', 'json'], outputFile: { json: `${process.env.TEST_REPORT_DIR}/main.json` } } : {})
   }
 })

@@ -8,6 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    globalSetup: ['test-support/global-setup.ts']
+    globalSetup: ['test-support/global-setup.ts'],
+    ...(process.env.TEST_REPORT_DIR ? { reporters: ['default', 'json'], outputFile: { json: `${process.env.TEST_REPORT_DIR}/egress.json` } } : {})
   }
 })
