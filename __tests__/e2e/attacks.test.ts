@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
 import { message, shell } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
-import { API_KEY, GITHUB_TOKEN, act, scratchRepository, startWorld, type World } from './harness.js'
+import { API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type World } from './harness.js'
 
 const runnerUser = hostedRunnerUser()
 const shapes: { shape: string; runner?: RunnerUser }[] = [{ shape: 'the action as root' }]
@@ -283,6 +283,20 @@ describe.each(shapes)('the patch is everything the agent changed ($shape)', ({ r
 })
 
 describe.each(shapes)('attacks that held ($shape)', ({ runner }) => {
+  it("cannot change the real git dir's objects through the hard links in its own git dir", async () => {
+    const repository = checkout(runner)
+    const objects = execFileSync('find', [path.join(repository, '.git', 'objects'), '-type', 'f'], { encoding: 'utf8' }).trim().split('\n').sort()
+    const before = objects.map((file) => readFileSync(file).toString('hex'))
+    const run = await attack(repository, runner, [
+      'f=$(find .git/objects -type f | head -1); chmod u+w "$f" 2>&1; echo x >> "$f" 2>&1; ln "$f" stolen-object 2>&1; cp /dev/null "$f" 2>&1; echo tried'
+    ])
+
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    expect(toolOutput(0)).toMatch(/Operation not permitted|Permission denied/)
+    expect(objects.map((file) => readFileSync(file).toString('hex'))).toEqual(before)
+    expect(git(repository, '-c', 'safe.directory=*', 'fsck', '--strict').trim()).toBe('')
+  })
+
   it('cannot leave its uid: no subordinate uid range for user namespaces, and no hard link from the work tree to a file outside', async () => {
     const repository = checkout(runner)
     const run = await attack(repository, runner, [
@@ -298,6 +312,29 @@ describe.each(shapes)('attacks that held ($shape)', ({ runner }) => {
     expect(toolOutput(1)).toMatch(/cross-device/)
     expect(existsSync(`/tmp/linked-${uid}`)).toBe(false)
     expect(existsSync(path.join(repository, 'linked.txt'))).toBe(false)
+  })
+})
+
+describe.each(shapes)('POSIX message queues of the agent go with it ($shape)', ({ runner }) => {
+  // removeFilesOf() finds POSIX queues only as files in /dev/mqueue; where that file system is not
+  // mounted (containers, this machine) a queue the agent made lives on in the IPC namespace.
+  it('leaves no POSIX message queue behind, whether or not /dev/mqueue is mounted', async () => {
+    const repository = checkout(runner)
+    const name = `codex-left-${randomBytes(4).toString('hex')}`
+    const source = String.raw`#include <mqueue.h>
+#include <fcntl.h>
+#include <stdio.h>
+int main(void) { mqd_t q = mq_open("/${name}", O_CREAT | O_RDWR, 0600, NULL); printf("mq=%d\n", (int)q); return 0; }
+`
+    const run = await attack(repository, runner, [`cat > /tmp/mq-$$.c <<'CEOF'\n${source}CEOF\ngcc -o /tmp/mq-$$ /tmp/mq-$$.c -lrt && /tmp/mq-$$`])
+    const queues = (): string => execFileSync('unshare', ['--mount', 'sh', '-c', 'mkdir -p /run/codex-mq-probe && mount -t mqueue none /run/codex-mq-probe && ls /run/codex-mq-probe'], { encoding: 'utf8' })
+    onTestFinished(() => {
+      execFileSync('unshare', ['--mount', 'sh', '-c', `mkdir -p /run/codex-mq-probe && mount -t mqueue none /run/codex-mq-probe && rm -f /run/codex-mq-probe/${name}`])
+    })
+
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    expect(toolOutput(0)).toMatch(/mq=\d+/)
+    expect(queues().split('\n'), 'a POSIX message queue of the agent outlived the post step').not.toContain(name)
   })
 })
 
