@@ -4,7 +4,7 @@
 // runner-shaped user with passwordless sudo (the GitHub-hosted shape).
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
@@ -336,6 +336,19 @@ int main(void) { mqd_t q = mq_open("/${name}", O_CREAT | O_RDWR, 0600, NULL); pr
     expect(toolOutput(0)).toMatch(/mq=\d+/)
     expect(queues().split('\n'), 'a POSIX message queue of the agent outlived the post step').not.toContain(name)
   })
+})
+
+describe('the logs stay bounded (the action as root)', () => {
+  // events.jsonl and codex.log are written whole (only the transcript has a limit). Codex's stdout and
+  // stderr are socket pairs, which cannot be opened through /proc/<codex>/fd, but a process of the same
+  // uid may take the descriptor itself with pidfd_getfd (no Yama here; Ubuntu's ptrace_scope 1 stops it).
+  it("does not write an unbounded codex.log from what the agent pushes into Codex's stderr", async () => {
+    const repository = checkout(undefined)
+    const run = await attack(repository, undefined, [`for p in $(pgrep -u $(id -u) -x codex); do head -c 1M /dev/zero > /proc/$p/fd/2 2>&1; perl -e 'my $pidfd = syscall(434, $ARGV[0] + 0, 0); my $fd = syscall(438, $pidfd, 2, 0); die "pidfd_getfd: $!\\n" if $fd < 0; open(my $h, ">&=", $fd) or die; my $z = "\\0" x 1048576; print $h $z for 1 .. 700; close $h; print "pushed\\n"' $p 2>&1; done`])
+    expect(toolOutput(0)).toMatch(/No such device or address|pushed/)
+    const log = path.join(path.dirname(run.main.outputs['patch-path']), 'codex.log')
+    expect(statSync(log).size, 'codex.log grew with whatever the agent wrote').toBeLessThan(300 * 1024 * 1024)
+  }, 300_000)
 })
 
 describe('the step ends near timeout-minutes (the action as root)', () => {
