@@ -18,11 +18,21 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
     return []
   }
   const identity = await identityForCleanup(state.isolation, state.agentUser)
-  await identity.stop()
-  await handBack(identity, state.folders, state.gitDirs?.top)
-  if (state.gitDirs && (await restoreGitDir(state.gitDirs))) core.info(`Put the repository's git dir back at ${state.gitDirs.home}.`)
-  await removeAgentFolders(identity.privilege, state.folders)
-  const left = await identity.remove()
+  const left: string[] = []
+  // Each step on its own: one the agent managed to break must not keep the next, the real git dir above all, from its turn.
+  const step = async (what: string, work: () => Promise<unknown>): Promise<void> => {
+    await work().catch((error: Error) => {
+      core.warning(`Cleanup could not ${what}: ${error.message}`)
+      left.push(what)
+    })
+  }
+  await step("stop the agent's processes", () => identity.stop())
+  await step("delete the agent's files in shared folders", () => identity.sweep([state.gitDirs?.top, state.runRoot].filter((folder): folder is string => Boolean(folder))))
+  await step('give the repository back to the runner user', () => handBack(identity, state.folders, state.gitDirs?.top))
+  const { gitDirs } = state
+  if (gitDirs) await step("put the repository's git dir back", async () => (await restoreGitDir(gitDirs, identity.privilege)) && core.info(`Put the repository's git dir back at ${gitDirs.home}.`))
+  await step("remove the agent's folders", () => removeAgentFolders(identity.privilege, state.folders))
+  await step('remove the agent user', async () => left.push(...(await identity.remove())))
   // The rules go last, and only once no process of the agent is left to use the network they fenced.
   if (state.firewall) {
     if ((await processesOf(state.firewall.uid)).length) left.push(`the firewall chain ${state.firewall.chain} (processes of uid ${state.firewall.uid} are still alive)`)

@@ -1,15 +1,18 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { lstat, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { GIT_TIME_LIMIT_MS, locateRepository, restoreGitDir, setGitDirAside, snapshotTree, trustedGit, trustedGitCommand, type GitDirs } from './git-dir.js'
+import { GIT_TIME_LIMIT_MS, restoreGitDir, setGitDirAside, snapshotTree, trustedGit, trustedGitCommand, type GitDirs } from './git-dir.js'
+import type { Privilege } from './isolation.js'
 import { relativeInside } from './path-inside.js'
 import type { Redactor } from './redact.js'
 
 const execFileAsync = promisify(execFile)
+// GitHub refuses files over 100 MiB in a push: a patch with one could never land.
+const LARGEST_FILE_MIB = 100
 
 /** The repository as it was before the agent ran: where it is, and a tree object of every file. */
 export interface StartPoint {
@@ -28,14 +31,15 @@ export interface Changes {
   redacted: boolean
   /** Git repositories inside the work tree, left out of the patch (a patch can only name their commit). */
   nestedRepositories: string[]
+  /** Files over the size GitHub takes in a push, left out of the patch. */
+  oversizedFiles: string[]
 }
 
 /**
  * Records the start tree, then sets the real git dir aside: from here until `collectChanges` the
  * agent has only a disposable copy, and the action never runs git with anything the agent wrote.
  */
-export async function recordStart(workingDirectory: string, runRoot: string, actionFolders: string[]): Promise<StartPoint> {
-  const dirs = await locateRepository(workingDirectory, runRoot)
+export async function recordStart(dirs: GitDirs, actionFolders: string[]): Promise<StartPoint> {
   const excluded = actionFolders.map((folder) => relativeInside(dirs.top, folder)).filter((relative): relative is string => Boolean(relative))
   const tree = await snapshotTree(dirs, dirs.home, excluded)
   await setGitDirAside(dirs)
@@ -49,18 +53,19 @@ export async function recordStart(workingDirectory: string, runRoot: string, act
  * user's index stays as it was before the run. `privateEntries` (the runner's files the agent was
  * not lent, where they were before the run and where they are now) are left out of the patch.
  */
-export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = []): Promise<Changes> {
+export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = [], privilege?: Privilege): Promise<Changes> {
   const { dirs } = start
-  await restoreGitDir(dirs)
-  const { nestedRepositories, specialGitFiles } = await findGitTraps(dirs.top)
+  await restoreGitDir(dirs, privilege)
+  const { nestedRepositories, specialGitFiles, oversized } = await findGitTraps(dirs.top)
   if (nestedRepositories.length) core.warning(`Left out of the patch: git repositories inside the work tree (${nestedRepositories.slice(0, 20).join(', ')}).`)
+  if (oversized.length) core.warning(`Left out of the patch: files over ${LARGEST_FILE_MIB} MiB, more than GitHub takes in a push (${oversized.slice(0, 20).join(', ')}).`)
   if (specialGitFiles.length) {
     // git opens these in every folder it walks: a FIFO there would hang it, and no patch can carry one.
     core.warning(`Removed from the work tree before reading it: ${specialGitFiles.slice(0, 20).join(', ')}, which are not regular files.`)
     for (const file of specialGitFiles) await rm(path.join(dirs.top, file), { force: true })
   }
   // What the agent could not read never goes out in its patch, wherever it was moved to.
-  const excluded = [...start.excluded, ...nestedRepositories, ...privateEntries]
+  const excluded = [...start.excluded, ...nestedRepositories, ...oversized, ...privateEntries]
   const tree = await snapshotTree(dirs, dirs.home, excluded, start.tree)
   const patchFile = path.join(outputDirectory, 'codex.patch')
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]
@@ -81,25 +86,29 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   const diffstat = changedFiles.length ? redactor.redact((await trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })).trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch is marked as redacted (patch-redacted) and its content is not the agent\'s where the secret was.')
-  return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories }
+  return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories, oversizedFiles: oversized }
 }
 
 /**
- * What in the work tree git would read as more than a file: folders holding a `.git` of their own
- * (git would open them as repositories, so they are left out), and `.gitignore`, `.gitattributes`
- * or `.gitmodules` that are not regular files or links (a FIFO would hang git). One walk for both.
+ * What in the work tree git must not read as it is: folders holding a `.git` of their own (git
+ * would open them as repositories, so they are left out), `.gitignore`, `.gitattributes` or
+ * `.gitmodules` that are not regular files or links (a FIFO would hang git), and files too large
+ * for a patch (hashing a huge sparse file would keep the step running long past its time limit).
+ * One walk for all three.
  */
-async function findGitTraps(top: string): Promise<{ nestedRepositories: string[]; specialGitFiles: string[] }> {
+async function findGitTraps(top: string): Promise<{ nestedRepositories: string[]; specialGitFiles: string[]; oversized: string[] }> {
   const { stdout } = await execFileAsync(
     'find',
-    [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-name', '.git', '-prune', '-print0', '-o', '(', '-name', '.gitignore', '-o', '-name', '.gitattributes', '-o', '-name', '.gitmodules', ')', '!', '-type', 'f', '!', '-type', 'l', '!', '-type', 'd', '-print0'],
+    [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-name', '.git', '-prune', '-print0', '-o', '(', '-name', '.gitignore', '-o', '-name', '.gitattributes', '-o', '-name', '.gitmodules', ')', '!', '-type', 'f', '!', '-type', 'l', '!', '-type', 'd', '-print0', '-o', '-type', 'f', '-size', `+${LARGEST_FILE_MIB}M`, '-print0'],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }
   ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
-  const found = stdout.split('\0').filter(Boolean)
-  return {
-    nestedRepositories: found.filter((entry) => path.basename(entry) === '.git').map((entry) => path.relative(top, path.dirname(entry))),
-    specialGitFiles: found.filter((entry) => path.basename(entry) !== '.git').map((entry) => path.relative(top, entry))
+  const traps = { nestedRepositories: [] as string[], specialGitFiles: [] as string[], oversized: [] as string[] }
+  for (const entry of stdout.split('\0').filter(Boolean)) {
+    if (path.basename(entry) === '.git') traps.nestedRepositories.push(path.relative(top, path.dirname(entry)))
+    else if ((await lstat(entry).catch(() => undefined))?.isFile()) traps.oversized.push(path.relative(top, entry))
+    else traps.specialGitFiles.push(path.relative(top, entry))
   }
+  return traps
 }
 
 function parseNameStatus(output: string): string[] {

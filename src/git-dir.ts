@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFile, link, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import type { Privilege } from './isolation.js'
 import { relativeInside } from './path-inside.js'
 import os from 'node:os'
 import path from 'node:path'
@@ -121,16 +122,20 @@ export async function setGitDirAside(dirs: GitDirs): Promise<void> {
   }
 }
 
-/** Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes the agent's. Idempotent. */
-export async function restoreGitDir(dirs: GitDirs): Promise<boolean> {
+/**
+ * Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes
+ * the agent's. With `privilege` (mode user) as root: the agent may have left its `.git`, or the top
+ * folder, so that the runner user cannot move or delete them. Idempotent.
+ */
+export async function restoreGitDir(dirs: GitDirs, privilege?: Privilege): Promise<boolean> {
   if (!(await lstat(dirs.aside).catch(() => undefined))) return false
   const container = path.dirname(dirs.aside)
   // One rename, whatever it is (a folder nested past PATH_MAX, a link, a file), and no link is followed.
-  await rename(dirs.home, path.join(container, `agent-git-${randomBytes(4).toString('hex')}`)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error
-  })
-  await rename(dirs.aside, dirs.home)
-  await execFileAsync('rm', ['-rf', container]).catch((error: Error) => core.warning(`Could not delete the agent's git dir in ${container}: ${error.message}`))
+  const discarded = path.join(container, `agent-git-${randomBytes(4).toString('hex')}`)
+  if (await lstat(dirs.home).catch(() => undefined)) await (privilege ? privilege.asRoot('mv', ['--no-target-directory', dirs.home, discarded]) : rename(dirs.home, discarded))
+  await (privilege ? privilege.asRoot('mv', ['--no-target-directory', dirs.aside, dirs.home]) : rename(dirs.aside, dirs.home))
+  const removal = privilege ? privilege.asRoot('rm', ['-rf', '--one-file-system', container]) : execFileAsync('rm', ['-rf', container])
+  await removal.catch((error: Error) => core.warning(`Could not delete the agent's git dir in ${container}: ${error.message}`))
   return true
 }
 

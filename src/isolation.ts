@@ -7,7 +7,11 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import type { Isolation } from './inputs.js'
 
-const run = promisify(execFile)
+const execFileAsync = promisify(execFile)
+// Helpers the action starts (as root, or as the agent's uid to stop it) get only this: a program
+// running as the agent's uid holds its environment where the agent can read it (/proc/<pid>/environ).
+const HELPER_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }
+const run = (command: string, args: string[]) => execFileAsync(command, args, { encoding: 'utf8', env: HELPER_ENV })
 
 /** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
 export const AGENT_USER_PREFIX = 'codex-agent-'
@@ -16,7 +20,7 @@ const AGENT_UID_RANGE = { min: 1_000_000, max: 1_999_999 }
 // Where the agent's own folders live: outside the runner's home and RUNNER_TEMP, so it needs no path through them.
 export const AGENT_ROOT_BASE = '/var/lib/codex-action'
 // World-writable places where a process of the agent can leave files behind after it is gone.
-const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/var/spool/cron', '/var/mail']
+const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', '/var/crash', '/var/spool/cron', '/var/mail']
 const STOP_ROUNDS = 50
 
 /** Who the agent runs as, and how to start and stop it. */
@@ -36,7 +40,9 @@ export interface AgentIdentity {
   signalAll(pid: number | undefined, signal: NodeJS.Signals): Promise<void>
   /** Kills every process of the agent so that none survives, however it forks; returns the pids still alive (none, normally). */
   stop(pid?: number): Promise<number[]>
-  /** Deletes the agent user and what it left in shared writable places; returns what could not be removed. */
+  /** Once it is stopped: deletes what the agent left in shared writable folders (except below `keep`) and its IPC objects. */
+  sweep(keep: string[]): Promise<void>
+  /** Deletes the agent user; returns what could not be removed, with what the sweep could not. */
   remove(): Promise<string[]>
 }
 
@@ -86,11 +92,11 @@ function userExists(userName: string): boolean {
 
 export async function findPrivilege(): Promise<Privilege | undefined> {
   if (process.getuid?.() === 0) {
-    return { isRoot: true, asRoot: async (command, args) => (await run(command, args, { encoding: 'utf8' })).stdout }
+    return { isRoot: true, asRoot: async (command, args) => (await run(command, args)).stdout }
   }
   try {
     await run('sudo', ['-n', 'true'])
-    return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args], { encoding: 'utf8' })).stdout }
+    return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args])).stdout }
   } catch {
     return undefined
   }
@@ -116,6 +122,7 @@ function runnerIdentity(reason: string): AgentIdentity {
       if (pid) killGroup(pid, 'SIGKILL')
       return []
     },
+    sweep: async () => {},
     remove: async () => []
   }
 }
@@ -168,6 +175,7 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
   // kill(-1) sent as the agent uid reaches every process of that uid in one pass: a forking loop cannot slip out.
   const killEverything = isRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'kill', '-KILL', '--', '-1']] : ['sudo', ['-n', '-u', userName, '--', 'kill', '-KILL', '--', '-1']]
 
+  let swept: string[] = []
   const identity: AgentIdentity = {
     mode: 'user',
     reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
@@ -189,8 +197,7 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
     async stop(pid) {
       if (pid) killGroup(pid, 'SIGKILL')
       for (let round = 0; round < STOP_ROUNDS; round++) {
-        const alive = await processesOf(uid)
-        if (alive.length === 0) return []
+        if ((await processesOf(uid)).length === 0) return []
         await run(killEverything[0] as string, killEverything[1] as string[]).catch(() => undefined)
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20))
       }
@@ -198,10 +205,13 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
       if (survivors.length) core.warning(`Processes of the agent user '${userName}' survived being killed: ${survivors.join(', ')}.`)
       return survivors
     },
+    async sweep(keep) {
+      swept = [...(await removeFilesOf(privilege, uid, keep)), ...(await removeIpcOf(privilege, uid)), ...(await removeMessageQueuesOf(privilege, uid))]
+    },
     async remove() {
       const left: string[] = []
       if ((await identity.stop()).length) left.push(`processes of ${userName}`)
-      left.push(...(await removeFilesOf(privilege, uid)), ...(await removeIpcOf(privilege, uid)))
+      left.push(...swept)
       await privilege.asRoot('userdel', [userName]).catch((error: Error) => {
         if (userExists(userName)) left.push(`the user ${userName} (${error.message.trim()})`)
       })
@@ -213,11 +223,34 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
   return identity
 }
 
-/** Deletes the agent's files in world-writable folders (its own folder is the caller's). */
-async function removeFilesOf(privilege: Privilege, uid: number): Promise<string[]> {
+/** Deletes the agent's files in world-writable folders, except below `keep` (a workspace may lie in /tmp). */
+async function removeFilesOf(privilege: Privilege, uid: number, keep: string[]): Promise<string[]> {
   const places = SHARED_WRITABLE.filter((place) => existsSync(place))
-  const output = await privilege.asRoot('find', [...places, '-xdev', '-depth', '-uid', String(uid), '-delete']).catch((error: { stderr?: string }) => error.stderr ?? 'find failed')
+  // -delete works depth first, where -prune does nothing: what is kept is passed over by its path.
+  const kept = keep.flatMap((folder) => ['!', '-path', globEscaped(folder), '!', '-path', `${globEscaped(folder)}/*`])
+  const output = await privilege.asRoot('find', [...places, '-xdev', '-uid', String(uid), ...kept, '-delete']).catch((error: { stderr?: string }) => error.stderr ?? 'find failed')
   return output.trim() ? [`files of uid ${uid} in ${places.join(', ')} (${output.trim().split('\n').slice(0, 3).join('; ')})`] : []
+}
+
+/** POSIX message queues live in the mqueue file system, mounted at /dev/mqueue or, where nothing mounts it, for this sweep alone. */
+async function removeMessageQueuesOf(privilege: Privilege, uid: number): Promise<string[]> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
+  const mounted = mountinfo.split('\n').find((line) => line.split(' - ')[1]?.startsWith('mqueue '))?.split(' ')[4]
+  const place = mounted ?? (await privilege.asRoot('mktemp', ['-d', '/tmp/codex-action-mqueue-XXXXXXXX']).catch(() => '')).trim()
+  if (!place) return []
+  try {
+    if (!mounted) await privilege.asRoot('mount', ['-t', 'mqueue', 'mqueue', place])
+    await privilege.asRoot('find', [place, '-maxdepth', '1', '-uid', String(uid), '-delete'])
+    return []
+  } catch (error) {
+    return [`POSIX message queues of uid ${uid} (${(error as Error).message.trim()})`]
+  } finally {
+    if (!mounted) await privilege.asRoot('umount', [place]).catch(() => undefined).then(() => privilege.asRoot('rmdir', [place]).catch(() => undefined))
+  }
+}
+
+function globEscaped(text: string): string {
+  return text.replace(/[[\]*?\\]/g, (c) => `\\${c}`)
 }
 
 /** Deletes System V shared memory, semaphores and message queues the agent created or owns. */

@@ -80,7 +80,8 @@ export async function lendWorkspace(identity: AgentIdentity, folders: AgentFolde
     top, '-xdev',
     // The agent's git dir is lent below: its object files are links to the real ones and stay read-only.
     '-path', gitDir, '-prune',
-    '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0',
+    // Whoever owns it (the runner, root, a container step's user): what others may not read is not lent.
+    '-o', ...PRIVATE_TO_OTHERS, '-prune', '-print0',
     // A file with other links is shared with something outside the repository: never hand that to the agent.
     '-o', '-uid', runnerUid, '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+'
   ])
@@ -108,13 +109,14 @@ export async function handBack(identity: Pick<AgentIdentity, 'privilege' | 'uid'
   const { privilege, uid } = identity
   if (!privilege || uid === undefined) return []
   for (const mount of [folders.workspaceMount, folders.codexMount]) if (mount) await unmount(privilege, mount)
-  const runnerUid = String(process.getuid?.() ?? 0)
-  const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path.relative(top, entry)) : []
-  const runner = `${runnerUid}:${process.getgid?.() ?? 0}`
+  const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path.join(top, '.git'), '-prune', '-o', '!', '-uid', String(uid), ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path.relative(top, entry)) : []
+  const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`
   const trees = [top, folders.home, folders.codexHome].filter((tree): tree is string => Boolean(tree))
-  await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '-exec', 'chown', '-h', runner, '{}', '+']).catch((error: { stderr?: string }) => {
-    // A tree that is already gone has nothing to give back.
-    if (!/No such file or directory/.test(error.stderr ?? '')) throw error
+  // -execdir works from each entry's own folder, so no path grows past PATH_MAX however deep the agent nested it. What the
+  // agent made unreadable to its owner (mode 000) becomes readable again, links excepted: chmod would follow them.
+  await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '(', '-type', 'l', '-o', '-execdir', 'chmod', 'u+rwX', '{}', '+', ')', '-execdir', 'chown', '-h', runner, '{}', '+']).catch((error: { stderr?: string }) => {
+    // A tree that is already gone has nothing to give back; anything else is said, and the rest goes on.
+    if (!/^(find: [^\n]*No such file or directory\s*)*$/.test(error.stderr ?? '')) core.warning(`Could not give everything back to the runner user: ${(error.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`)
   })
   return privateNow
 }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { cleanup } from './cleanup.js'
 import { collectChanges, recordStart } from './collect.js'
 import { configureCodex } from './configure.js'
+import { locateRepository } from './git-dir.js'
 import { requireEnforceable, startEgress, withEgressEnvironment, type Egress } from './egress/index.js'
 import { checkGuard } from './guard.js'
 import { readSettings } from './inputs.js'
@@ -38,8 +39,10 @@ async function main(): Promise<void> {
   try {
     egress = await clock.time('egress', () => startEgress(settings, identity, proxy.url, path.join(runRoot, 'output'), (line) => redactor.redact(line), (firewall) => saveRunState(Object.assign(state, { firewall }))))
     await createAgentFolders(identity, folders)
-    const start = await clock.time('record-start', () => recordStart(settings.workingDirectory, runRoot, [runRoot]))
-    saveRunState(Object.assign(state, { gitDirs: start.dirs }))
+    const gitDirs = await locateRepository(settings.workingDirectory, runRoot)
+    // Saved before the real git dir is moved: a step killed at any point after can still have it put back.
+    saveRunState(Object.assign(state, { gitDirs }))
+    const start = await clock.time('record-start', () => recordStart(gitDirs, [runRoot]))
     const view = agentView(folders, start.dirs.top, settings.workingDirectory, codex.folder, codex.binary)
     const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, folders, view, path.join(runRoot, 'output')))
     configuration.env = withEgressEnvironment(configuration.env, egress)
@@ -49,8 +52,10 @@ async function main(): Promise<void> {
 
     const survivors = await clock.time('stop', () => identity.stop())
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
+    // Before hand-back: a link from the agent's home to its file in /tmp must not make that file the runner's.
+    await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
-    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow]))
+    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege))
     const network = await egress.close()
     await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)

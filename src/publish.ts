@@ -83,6 +83,7 @@ function runRecord(report: Report): Record<string, unknown> {
     changedFiles: changes.changedFiles,
     patchRedacted: changes.redacted,
     nestedRepositories: changes.nestedRepositories,
+    oversizedFiles: changes.oversizedFiles,
     withheld: report.withheld,
     network: report.network ? { mode: report.network.mode, enforcement: report.network.enforcement, attempts: report.network.attempts, refusedHosts: report.network.refusedHosts } : null
   }

@@ -26,6 +26,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collectChanges, recordStart, type Changes, type StartPoint } from '../../src/collect.js'
+import { locateRepository } from '../../src/git-dir.js'
 import { Redactor } from '../../src/redact.js'
 
 // The test's own git (and the simulated agent's): no system or global config, a fixed identity.
@@ -282,7 +283,7 @@ describe('recordStart and collectChanges', () => {
     const actionFolderInside = path.join(repository, '.codex-action-run')
     const run = runRoot()
 
-    const start = await recordStart(repository, run, [actionFolderInside, run])
+    const start = await recordStart(await locateRepository(repository, run), [actionFolderInside, run])
     expect(start.dirs.top).toBe(repository)
     expect(start.dirs.home).toBe(path.join(repository, '.git'))
     expect(start.excluded).toEqual(['.codex-action-run'])
@@ -346,7 +347,7 @@ describe('recordStart and collectChanges', () => {
   it('gives an empty patch and no changes when the agent changed nothing', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n' })
     write(repository, 'dirty.txt', 'untracked before the run\n')
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     const changes = await collect(start)
     expect(changes.hasChanges).toBe(false)
     expect(changes.changedFiles).toEqual([])
@@ -367,7 +368,7 @@ describe('recordStart and collectChanges', () => {
       writeFileSync(path.join(repository, 'f.txt'), 'x\n')
       git(repository, ['add', '-A'])
       git(repository, ['commit', '-q', '-m', 'start'])
-      const start = await recordStart(repository, runRoot(`run-${round}`), [])
+      const start = await recordStart(await locateRepository(repository, runRoot(`run-${round}`)), [])
       writeFileSync(path.join(repository, 'f.txt'), 'y\n')
       const changes = await collect(start)
       if (!changes.changedFiles.includes('f.txt')) missed++
@@ -377,7 +378,7 @@ describe('recordStart and collectChanges', () => {
 
   it('works from a subdirectory of the repository', async () => {
     const repository = scratchRepository({ 'pkg/index.js': 'x\n', 'README.md': 'r\n' })
-    const start = await recordStart(path.join(repository, 'pkg'), runRoot(), [])
+    const start = await recordStart(await locateRepository(path.join(repository, 'pkg'), runRoot()), [])
     expect(start.dirs.top).toBe(repository)
     write(repository, 'README.md', 'changed outside the working directory\n')
     write(repository, 'pkg/index.js', 'y\n')
@@ -388,7 +389,7 @@ describe('recordStart and collectChanges', () => {
   it('redacts a secret the agent wrote into a file, and says so', async () => {
     const secret = `sk-proj-${randomBytes(24).toString('hex')}`
     const repository = scratchRepository({ 'README.md': '# scratch\n' })
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     write(repository, 'config.js', `export const key = '${secret}'\nexport const other = 1\n`)
     write(repository, 'encoded.txt', `${Buffer.from(`k=${secret}`).toString('base64')}\n`)
     write(repository, `named-${secret}.txt`, 'the name is the leak\n')
@@ -410,7 +411,7 @@ describe('recordStart and collectChanges', () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n' })
     write(repository, 'credentials.json', '{"token":"private to the runner"}\n')
     write(repository, 'private/key.pem', 'private key\n')
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     renameSync(path.join(repository, 'credentials.json'), path.join(repository, 'credentials.json.txt'))
     mkdirSync(path.join(repository, 'moved'))
     renameSync(path.join(repository, 'private'), path.join(repository, 'moved', 'private'))
@@ -443,7 +444,7 @@ describe("the agent's git dir while it runs", () => {
     const fetchSpec = git(repository, ['config', '--get', 'remote.origin.fetch']).trim()
     const unchanged = realGitDirSnapshot(repository)
 
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     const agentConfig = readFileSync(path.join(repository, '.git', 'config'), 'utf8')
     for (const absent of ['extraheader', 'AUTHORIZATION', header, token, 'x-access-token', 'credential', 'include', 'more-credentials']) {
       expect(agentConfig).not.toContain(absent)
@@ -478,7 +479,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     git(repository, ['config', 'http.https://github.com/.extraheader', 'AUTHORIZATION: basic c2VjcmV0'])
     const unchanged = realGitDirSnapshot(repository)
     const { program, markers, clear } = plantedProgram()
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     const agentGitDir = path.join(repository, '.git')
     appendFileSync(path.join(agentGitDir, 'config'), plantedConfig(program))
@@ -510,7 +511,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'src/a.txt': 'one\n' })
     const unchanged = realGitDirSnapshot(repository)
     const { program, markers, clear } = plantedProgram()
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     const common = path.join(root, 'agent-common')
     cpSync(path.join(repository, '.git'), common, { recursive: true })
@@ -535,7 +536,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'src/a.txt': 'one\n' })
     const unchanged = realGitDirSnapshot(repository)
     const { program, markers, clear } = plantedProgram()
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     const elsewhere = path.join(root, 'agent-git-dir')
     renameSync(path.join(repository, '.git'), elsewhere)
@@ -562,7 +563,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it('does not hang on FIFOs the agent put at .git/config and .git/HEAD', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'src/a.txt': 'one\n' })
     const unchanged = realGitDirSnapshot(repository)
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     const fifos = ['config', 'HEAD'].map((name) => path.join(repository, '.git', name))
     for (const fifo of fifos) {
       unlinkSync(fifo)
@@ -590,7 +591,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     })
     const unchanged = realGitDirSnapshot(repository)
     const sameSizeStats = statSync(path.join(repository, 'same-size.txt'))
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     for (const name of ['assumed.txt', 'skipped.txt', 'excluded-tracked.txt']) appendFileSync(path.join(repository, name), 'edited by the agent\n')
     write(repository, 'new-excluded.txt', 'new and excluded\n')
@@ -616,7 +617,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n' })
     const unchanged = realGitDirSnapshot(repository)
     const { program, markers } = plantedProgram()
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     const nested = path.join(repository, 'nested')
     mkdirSync(nested)
@@ -655,7 +656,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it('keeps the patch byte-faithful when the agent routes every file through a filter the real config does not define', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'crlf.txt': 'one\r\ntwo\r\n' })
     const { program, markers, clear } = plantedProgram()
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     appendFileSync(path.join(repository, '.git', 'config'), plantedConfig(program))
     write(repository, '.gitattributes', '* filter=x diff=x\n')
@@ -677,7 +678,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it.skipIf(!gitAtLeast(2, 41))("keeps the patch byte-faithful when the agent's .gitattributes asks for end-of-line and ident conversion", async () => {
     // Attributes come from the start tree (GIT_ATTR_SOURCE, which needs a recent git): the agent cannot change how its files are recorded.
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'crlf.txt': 'one\r\ntwo\r\n' })
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     write(repository, '.gitattributes', '* text eol=lf ident\n')
     write(repository, 'crlf.txt', 'one\r\ntwo\r\nthree\r\n')
     write(repository, 'id.txt', '$Id: 0123456789abcdef $\r\n')
@@ -692,7 +693,7 @@ describe('the action never runs git with anything the agent wrote', () => {
     const headBefore = git(repository, ['rev-parse', 'HEAD']).trim()
     const refsBefore = git(repository, ['for-each-ref', '--format=%(refname) %(objectname)'])
     const unchanged = realGitDirSnapshot(repository)
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
 
     write(repository, 'src/a.txt', 'two\n')
     write(repository, 'committed.txt', 'committed by the agent\n')
@@ -719,7 +720,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it('puts the real git dir back even when the agent nested folders in .git deeper than one path can name', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n' })
     const unchanged = realGitDirSnapshot(repository)
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     // 3000 levels: a path of about 6000 bytes, past PATH_MAX (made in three steps, each short enough to name).
     const steps = 'd/'.repeat(1000)
     execFileSync('sh', ['-c', `cd .git && mkdir -p ${steps} && cd -P ${steps} && mkdir -p ${steps} && cd -P ${steps} && mkdir -p ${steps}`], { cwd: repository })
@@ -736,7 +737,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it('does not hang on a FIFO the agent left as .gitignore or .gitattributes in the work tree', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'sub/file.txt': 'one\n' })
     const unchanged = realGitDirSnapshot(repository)
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     const fifos = [path.join(repository, '.gitattributes'), path.join(repository, 'sub', '.gitignore')]
     for (const fifo of fifos) execFileSync('mkfifo', [fifo])
     write(repository, 'sub/file.txt', 'two\n')
@@ -751,7 +752,7 @@ describe('the action never runs git with anything the agent wrote', () => {
   it('says which file it cannot read when the agent replaced a tracked file with a FIFO, and still puts the git dir back', async () => {
     const repository = scratchRepository({ 'README.md': '# scratch\n', 'pipe.txt': 'a file\n' })
     const unchanged = realGitDirSnapshot(repository)
-    const start = await recordStart(repository, runRoot(), [])
+    const start = await recordStart(await locateRepository(repository, runRoot()), [])
     const fifos = [path.join(repository, 'pipe.txt'), path.join(repository, 'untracked-pipe')]
     unlinkSync(fifos[0])
     for (const fifo of fifos) execFileSync('mkfifo', [fifo])

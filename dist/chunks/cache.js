@@ -1,4 +1,4 @@
-import { j as debug, S as mkdirP, o as exec, T as which, w as warning, i as info, K as HttpCodes, U as HttpClientError, H as HttpClient, V as isDebug, h as setSecret, J as BearerCredentialHandler, W as rmRF, O as error } from './state.js';
+import { j as debug, S as mkdirP, m as exec, T as which, w as warning, i as info, K as HttpCodes, U as HttpClientError, H as HttpClient, V as isDebug, h as setSecret, J as BearerCredentialHandler, W as rmRF, O as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';

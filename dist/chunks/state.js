@@ -30843,7 +30843,7 @@ function relativeInside(root, target) {
     return relative === '..' || relative.startsWith(`..${path$1.sep}`) || path$1.isAbsolute(relative) ? undefined : relative;
 }
 
-const execFileAsync = promisify(execFile);
+const execFileAsync$1 = promisify(execFile);
 // Switches off everything in a configuration that could make git run a program.
 // (External diff programs are refused per call with --no-ext-diff.)
 const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.untrackedCache=false', '-c', 'core.sshCommand=false'];
@@ -30867,7 +30867,7 @@ function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
 async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
     const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
     try {
-        const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        const running = execFileAsync$1('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
         // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
         running.child.stdin?.end();
         const { stdout } = await running;
@@ -30943,18 +30943,22 @@ async function setGitDirAside(dirs) {
         throw new Error(`Could not prepare the agent's git dir: ${error.message}`, { cause: error });
     }
 }
-/** Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes the agent's. Idempotent. */
-async function restoreGitDir(dirs) {
+/**
+ * Moves whatever the agent left at `.git` out of the way, puts the real git dir back, then deletes
+ * the agent's. With `privilege` (mode user) as root: the agent may have left its `.git`, or the top
+ * folder, so that the runner user cannot move or delete them. Idempotent.
+ */
+async function restoreGitDir(dirs, privilege) {
     if (!(await lstat$1(dirs.aside).catch(() => undefined)))
         return false;
     const container = path$1.dirname(dirs.aside);
     // One rename, whatever it is (a folder nested past PATH_MAX, a link, a file), and no link is followed.
-    await rename$1(dirs.home, path$1.join(container, `agent-git-${randomBytes(4).toString('hex')}`)).catch((error) => {
-        if (error.code !== 'ENOENT')
-            throw error;
-    });
-    await rename$1(dirs.aside, dirs.home);
-    await execFileAsync('rm', ['-rf', container]).catch((error) => warning(`Could not delete the agent's git dir in ${container}: ${error.message}`));
+    const discarded = path$1.join(container, `agent-git-${randomBytes(4).toString('hex')}`);
+    if (await lstat$1(dirs.home).catch(() => undefined))
+        await (privilege ? privilege.asRoot('mv', ['--no-target-directory', dirs.home, discarded]) : rename$1(dirs.home, discarded));
+    await (privilege ? privilege.asRoot('mv', ['--no-target-directory', dirs.aside, dirs.home]) : rename$1(dirs.aside, dirs.home));
+    const removal = privilege ? privilege.asRoot('rm', ['-rf', '--one-file-system', container]) : execFileAsync$1('rm', ['-rf', container]);
+    await removal.catch((error) => warning(`Could not delete the agent's git dir in ${container}: ${error.message}`));
     return true;
 }
 async function buildAgentGitDir(realGitDir, agentGitDir) {
@@ -31015,7 +31019,7 @@ async function agentConfig(realGitDir) {
 /** git before the agent ran, on the user's own checkout: trusted, but still without hooks or fsmonitor. */
 async function plainGit(cwd, args) {
     try {
-        const { stdout } = await execFileAsync('git', [...SAFE_GIT, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+        const { stdout } = await execFileAsync$1('git', [...SAFE_GIT, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
         return stdout;
     }
     catch (error) {
@@ -31087,7 +31091,11 @@ async function requireFirewall(privilege, families) {
     }
 }
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+// Helpers the action starts (as root, or as the agent's uid to stop it) get only this: a program
+// running as the agent's uid holds its environment where the agent can read it (/proc/<pid>/environ).
+const HELPER_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+const run = (command, args) => execFileAsync(command, args, { encoding: 'utf8', env: HELPER_ENV });
 /** Every run gets its own agent user, so stopping one run's processes can never touch another's. */
 const AGENT_USER_PREFIX = 'codex-agent-';
 // Agent uids are drawn here, far from login users (1000+) and the system range, and never reused within a job.
@@ -31095,7 +31103,7 @@ const AGENT_UID_RANGE = { min: 1_000_000, max: 1_999_999 };
 // Where the agent's own folders live: outside the runner's home and RUNNER_TEMP, so it needs no path through them.
 const AGENT_ROOT_BASE = '/var/lib/codex-action';
 // World-writable places where a process of the agent can leave files behind after it is gone.
-const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/var/spool/cron', '/var/mail'];
+const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', '/var/crash', '/var/spool/cron', '/var/mail'];
 const STOP_ROUNDS = 50;
 async function chooseIdentity(isolation, runnerTemp) {
     if (isolation === 'none')
@@ -31138,11 +31146,11 @@ function userExists(userName) {
 }
 async function findPrivilege() {
     if (process.getuid?.() === 0) {
-        return { isRoot: true, asRoot: async (command, args) => (await run(command, args, { encoding: 'utf8' })).stdout };
+        return { isRoot: true, asRoot: async (command, args) => (await run(command, args)).stdout };
     }
     try {
         await run('sudo', ['-n', 'true']);
-        return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args], { encoding: 'utf8' })).stdout };
+        return { isRoot: false, asRoot: async (command, args) => (await run('sudo', ['-n', command, ...args])).stdout };
     }
     catch {
         return undefined;
@@ -31167,6 +31175,7 @@ function runnerIdentity(reason) {
                 killGroup(pid, 'SIGKILL');
             return [];
         },
+        sweep: async () => { },
         remove: async () => []
     };
 }
@@ -31217,6 +31226,7 @@ function agentUserIdentity(privilege, userName) {
     const { isRoot } = privilege;
     // kill(-1) sent as the agent uid reaches every process of that uid in one pass: a forking loop cannot slip out.
     const killEverything = isRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'kill', '-KILL', '--', '-1']] : ['sudo', ['-n', '-u', userName, '--', 'kill', '-KILL', '--', '-1']];
+    let swept = [];
     const identity = {
         mode: 'user',
         reason: `the agent runs as the unprivileged user '${userName}' (uid ${uid}), without sudo`,
@@ -31245,8 +31255,7 @@ function agentUserIdentity(privilege, userName) {
             if (pid)
                 killGroup(pid, 'SIGKILL');
             for (let round = 0; round < STOP_ROUNDS; round++) {
-                const alive = await processesOf(uid);
-                if (alive.length === 0)
+                if ((await processesOf(uid)).length === 0)
                     return [];
                 await run(killEverything[0], killEverything[1]).catch(() => undefined);
                 if (round > 0)
@@ -31257,11 +31266,14 @@ function agentUserIdentity(privilege, userName) {
                 warning(`Processes of the agent user '${userName}' survived being killed: ${survivors.join(', ')}.`);
             return survivors;
         },
+        async sweep(keep) {
+            swept = [...(await removeFilesOf(privilege, uid, keep)), ...(await removeIpcOf(privilege, uid)), ...(await removeMessageQueuesOf(privilege, uid))];
+        },
         async remove() {
             const left = [];
             if ((await identity.stop()).length)
                 left.push(`processes of ${userName}`);
-            left.push(...(await removeFilesOf(privilege, uid)), ...(await removeIpcOf(privilege, uid)));
+            left.push(...swept);
             await privilege.asRoot('userdel', [userName]).catch((error) => {
                 if (userExists(userName))
                     left.push(`the user ${userName} (${error.message.trim()})`);
@@ -31274,11 +31286,37 @@ function agentUserIdentity(privilege, userName) {
     };
     return identity;
 }
-/** Deletes the agent's files in world-writable folders (its own folder is the caller's). */
-async function removeFilesOf(privilege, uid) {
+/** Deletes the agent's files in world-writable folders, except below `keep` (a workspace may lie in /tmp). */
+async function removeFilesOf(privilege, uid, keep) {
     const places = SHARED_WRITABLE.filter((place) => existsSync(place));
-    const output = await privilege.asRoot('find', [...places, '-xdev', '-depth', '-uid', String(uid), '-delete']).catch((error) => error.stderr ?? 'find failed');
+    // -delete works depth first, where -prune does nothing: what is kept is passed over by its path.
+    const kept = keep.flatMap((folder) => ['!', '-path', globEscaped(folder), '!', '-path', `${globEscaped(folder)}/*`]);
+    const output = await privilege.asRoot('find', [...places, '-xdev', '-uid', String(uid), ...kept, '-delete']).catch((error) => error.stderr ?? 'find failed');
     return output.trim() ? [`files of uid ${uid} in ${places.join(', ')} (${output.trim().split('\n').slice(0, 3).join('; ')})`] : [];
+}
+/** POSIX message queues live in the mqueue file system, mounted at /dev/mqueue or, where nothing mounts it, for this sweep alone. */
+async function removeMessageQueuesOf(privilege, uid) {
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const mounted = mountinfo.split('\n').find((line) => line.split(' - ')[1]?.startsWith('mqueue '))?.split(' ')[4];
+    const place = mounted ?? (await privilege.asRoot('mktemp', ['-d', '/tmp/codex-action-mqueue-XXXXXXXX']).catch(() => '')).trim();
+    if (!place)
+        return [];
+    try {
+        if (!mounted)
+            await privilege.asRoot('mount', ['-t', 'mqueue', 'mqueue', place]);
+        await privilege.asRoot('find', [place, '-maxdepth', '1', '-uid', String(uid), '-delete']);
+        return [];
+    }
+    catch (error) {
+        return [`POSIX message queues of uid ${uid} (${error.message.trim()})`];
+    }
+    finally {
+        if (!mounted)
+            await privilege.asRoot('umount', [place]).catch(() => undefined).then(() => privilege.asRoot('rmdir', [place]).catch(() => undefined));
+    }
+}
+function globEscaped(text) {
+    return text.replace(/[[\]*?\\]/g, (c) => `\\${c}`);
 }
 /** Deletes System V shared memory, semaphores and message queues the agent created or owns. */
 async function removeIpcOf(privilege, uid) {
@@ -31383,7 +31421,8 @@ async function lendWorkspace(identity, folders, top, codexFolder) {
         top, '-xdev',
         // The agent's git dir is lent below: its object files are links to the real ones and stay read-only.
         '-path', gitDir, '-prune',
-        '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0',
+        // Whoever owns it (the runner, root, a container step's user): what others may not read is not lent.
+        '-o', ...PRIVATE_TO_OTHERS, '-prune', '-print0',
         // A file with other links is shared with something outside the repository: never hand that to the agent.
         '-o', '-uid', runnerUid, '(', '-type', 'd', '-o', '-links', '1', ')', '-exec', 'chown', '-h', agent, '{}', '+'
     ]);
@@ -31412,14 +31451,15 @@ async function handBack(identity, folders, top) {
     for (const mount of [folders.workspaceMount, folders.codexMount])
         if (mount)
             await unmount(privilege, mount);
-    const runnerUid = String(process.getuid?.() ?? 0);
-    const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path$1.join(top, '.git'), '-prune', '-o', '-uid', runnerUid, ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry)) : [];
-    const runner = `${runnerUid}:${process.getgid?.() ?? 0}`;
+    const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path$1.join(top, '.git'), '-prune', '-o', '!', '-uid', String(uid), ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry)) : [];
+    const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
     const trees = [top, folders.home, folders.codexHome].filter((tree) => Boolean(tree));
-    await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '-exec', 'chown', '-h', runner, '{}', '+']).catch((error) => {
-        // A tree that is already gone has nothing to give back.
-        if (!/No such file or directory/.test(error.stderr ?? ''))
-            throw error;
+    // -execdir works from each entry's own folder, so no path grows past PATH_MAX however deep the agent nested it. What the
+    // agent made unreadable to its owner (mode 000) becomes readable again, links excepted: chmod would follow them.
+    await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '(', '-type', 'l', '-o', '-execdir', 'chmod', 'u+rwX', '{}', '+', ')', '-execdir', 'chown', '-h', runner, '{}', '+']).catch((error) => {
+        // A tree that is already gone has nothing to give back; anything else is said, and the rest goes on.
+        if (!/^(find: [^\n]*No such file or directory\s*)*$/.test(error.stderr ?? ''))
+            warning(`Could not give everything back to the runner user: ${(error.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`);
     });
     return privateNow;
 }
@@ -31461,12 +31501,22 @@ async function cleanup(state) {
         return [];
     }
     const identity = await identityForCleanup(state.isolation, state.agentUser);
-    await identity.stop();
-    await handBack(identity, state.folders, state.gitDirs?.top);
-    if (state.gitDirs && (await restoreGitDir(state.gitDirs)))
-        info(`Put the repository's git dir back at ${state.gitDirs.home}.`);
-    await removeAgentFolders(identity.privilege, state.folders);
-    const left = await identity.remove();
+    const left = [];
+    // Each step on its own: one the agent managed to break must not keep the next, the real git dir above all, from its turn.
+    const step = async (what, work) => {
+        await work().catch((error) => {
+            warning(`Cleanup could not ${what}: ${error.message}`);
+            left.push(what);
+        });
+    };
+    await step("stop the agent's processes", () => identity.stop());
+    await step("delete the agent's files in shared folders", () => identity.sweep([state.gitDirs?.top, state.runRoot].filter((folder) => Boolean(folder))));
+    await step('give the repository back to the runner user', () => handBack(identity, state.folders, state.gitDirs?.top));
+    const { gitDirs } = state;
+    if (gitDirs)
+        await step("put the repository's git dir back", async () => (await restoreGitDir(gitDirs, identity.privilege)) && info(`Put the repository's git dir back at ${gitDirs.home}.`));
+    await step("remove the agent's folders", () => removeAgentFolders(identity.privilege, state.folders));
+    await step('remove the agent user', async () => left.push(...(await identity.remove())));
     // The rules go last, and only once no process of the agent is left to use the network they fenced.
     if (state.firewall) {
         if ((await processesOf(state.firewall.uid)).length)
@@ -31496,4 +31546,4 @@ function loadRunState() {
     }
 }
 
-export { saveRunState as A, createAgentFolders as B, agentView as C, lendWorkspace as D, handBack as E, cleanup as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, loadRunState as I, BearerCredentialHandler as J, HttpCodes as K, getAugmentedNamespace as L, commonjsGlobal as M, getDefaultExportFromCjs as N, error as O, requireTunnel as P, requireUndici as Q, undiciExports as R, mkdirP as S, which as T, HttpClientError as U, isDebug as V, rmRF as W, setGitDirAside as a, restoreGitDir as b, trustedGit as c, requireFirewall as d, addFirewall as e, firewallFor as f, getInput as g, setSecret as h, info as i, debug as j, getExecOutput as k, locateRepository as l, addPath as m, notice as n, exec as o, setOutput as p, summary as q, relativeInside as r, snapshotTree as s, trustedGitCommand as t, escapeHtml as u, printAgentText as v, warning as w, setFailed as x, chooseIdentity as y, agentFolders as z };
+export { createAgentFolders as A, locateRepository as B, agentView as C, lendWorkspace as D, handBack as E, cleanup as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, loadRunState as I, BearerCredentialHandler as J, HttpCodes as K, getAugmentedNamespace as L, commonjsGlobal as M, getDefaultExportFromCjs as N, error as O, requireTunnel as P, requireUndici as Q, undiciExports as R, mkdirP as S, which as T, HttpClientError as U, isDebug as V, rmRF as W, setGitDirAside as a, restoreGitDir as b, trustedGit as c, requireFirewall as d, addFirewall as e, firewallFor as f, getInput as g, setSecret as h, info as i, debug as j, getExecOutput as k, addPath as l, exec as m, notice as n, setOutput as o, summary as p, escapeHtml as q, relativeInside as r, snapshotTree as s, trustedGitCommand as t, printAgentText as u, setFailed as v, warning as w, chooseIdentity as x, agentFolders as y, saveRunState as z };

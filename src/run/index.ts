@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import path from 'node:path'
-import { Writable } from 'node:stream'
+import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { printAgentText } from '../agent-text.js'
 import type { AgentConfiguration } from '../configure.js'
@@ -28,6 +28,8 @@ export interface RunOutcome {
 }
 
 const STOP_GRACE_MS = 5_000
+// What the agent prints passes through Codex into these files: enough for any real run, and a disk the agent cannot fill.
+const LOG_LIMIT_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
 
 export async function runCodex(
@@ -79,8 +81,8 @@ export async function runCodex(
   })
   try {
     const [, , exit] = await Promise.all([
-      pipeline(child.stdout!, reader, redactor.stream(), createWriteStream(eventsFile, { mode: 0o600 })),
-      pipeline(stderrCopy, createWriteStream(logFile, { mode: 0o600 })),
+      pipeline(child.stdout!, reader, redactor.stream(), new FirstBytes(LOG_LIMIT_BYTES, 'events.jsonl'), createWriteStream(eventsFile, { mode: 0o600 })),
+      pipeline(stderrCopy, new FirstBytes(LOG_LIMIT_BYTES, 'codex.log'), createWriteStream(logFile, { mode: 0o600 })),
       exited
     ])
     const durationMs = Date.now() - startedAt.getTime()
@@ -138,4 +140,27 @@ function logProgress(event: CodexEvent, redactor: Redactor): void {
     line = `${event.type}: ${String((event.error as { message?: string } | undefined)?.message ?? event.message)}`
   }
   if (line) printAgentText([redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line)])
+}
+
+/** Passes the first `limit` bytes, then drops the rest and says once, in the log, that it did. */
+class FirstBytes extends Transform {
+  private passed = 0
+  private cut = false
+
+  constructor(
+    private readonly limit: number,
+    private readonly name: string
+  ) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const room = Math.max(0, this.limit - this.passed)
+    if (chunk.length > room && !this.cut) {
+      this.cut = true
+      core.warning(`${this.name} reached ${this.limit} bytes; the rest of it was dropped.`)
+    }
+    this.passed += chunk.length
+    callback(null, room > 0 ? chunk.subarray(0, room) : undefined)
+  }
 }
