@@ -181,4 +181,33 @@ describe.skipIf(skipWhy !== undefined)(`egress attacks${skipWhy ? ` (skipped: ${
     expect(record.network.attempts.allowed + record.network.attempts.failed, 'run.json counts').toBe(2)
     expect(rulesOfRuns()).not.toMatch(/CODEX-ACTION-|uid-owner/)
   })
+
+  it('keeps a child mapped to a subordinate uid (newuidmap, setuid root) inside the fence', async () => {
+    const commands = [
+      `id; grep -h "^$(id -un):" /etc/subuid /etc/subgid; echo subids-rc=$?`,
+      `unshare --map-auto --map-root-user sh -c 'cat /proc/self/uid_map; curl -sS -m 5 --noproxy "*" http://refused.test:${refused.port}/subuid' 2>&1${rc}`
+    ]
+    const run = await agentRuns(commands, { 'allow-hosts': 'none.test', 'default-hosts': 'false' })
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    console.log(toolOutput(0), toolOutput(1))
+    expect(refused.connections, toolOutput(1)).toBe(0)
+    expect(toolOutput(1)).not.toContain('refused-reached')
+  })
+
+  it('logs a WebSocket-style upgrade request, to a listed or an unlisted host, that the proxy turns away', async () => {
+    const A = `allowed.test:${allowed.port}`
+    const R = `refused.test:${refused.port}`
+    const commands = [
+      raw(`GET http://${R}/ws HTTP/1.1\\r\\nHost: ${R}\\r\\nConnection: Upgrade\\r\\nUpgrade: websocket\\r\\n\\r\\n`),
+      raw(`GET http://${A}/ws HTTP/1.1\\r\\nHost: ${A}\\r\\nConnection: Upgrade\\r\\nUpgrade: websocket\\r\\n\\r\\n`)
+    ]
+    const run = await agentRuns(commands, { 'allow-hosts': A, 'default-hosts': 'false' })
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    expect(toolOutput(0)).toContain('501')
+    expect(refused.connections + allowed.connections).toBe(0)
+    const hosts = networkLog(run).map((a) => a.host)
+    expect(hosts, 'network.jsonl').toEqual(['refused.test', 'allowed.test'])
+    expect(JSON.parse(run.main.outputs['refused-hosts'] ?? '[]')).toContain(R)
+  })
 })
+
