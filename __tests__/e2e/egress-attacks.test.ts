@@ -9,6 +9,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { parseHostRule } from '../../src/egress/hosts.js'
 import { message, shell } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
 import { IN_MACHINE_NETWORK, IN_TEST_MOUNTS, act, scratchRepository, startWorld, type World } from './harness.js'
@@ -209,5 +210,21 @@ describe.skipIf(skipWhy !== undefined)(`egress attacks${skipWhy ? ` (skipped: ${
     expect(hosts, 'network.jsonl').toEqual(['refused.test', 'allowed.test'])
     expect(JSON.parse(run.main.outputs['refused-hosts'] ?? '[]')).toContain(R)
   })
-})
 
+  it("writes refused-hosts only as allow-hosts entries, never the agent's raw text (a later step may paste it into a script)", async () => {
+    const commands = [
+      raw(`CONNECT x\\047$(id)\\047;x.test:443 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n`),
+      raw(`GET http://y\\047$(id)\\047;y.test/ HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n`)
+    ]
+    const run = await agentRuns(commands, { 'allow-hosts': 'none.test', 'default-hosts': 'false' })
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    const output = run.main.outputs['refused-hosts'] ?? '[]'
+    console.log('REFUSED-HOSTS', output)
+    const refusedHosts = JSON.parse(output) as string[]
+    expect(refusedHosts.length, toolOutput(0)).toBe(2)
+    for (const entry of refusedHosts) {
+      expect(entry).toMatch(/^[\w.:[\]*-]+$/)
+      expect(() => parseHostRule(entry), entry).not.toThrow()
+    }
+  })
+})
