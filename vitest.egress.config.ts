@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // namespaces that scripts/test-egress.sh makes (npm run test:egress, part of npm test).
 export default defineConfig({
   test: {
-    include: ['__tests__/e2e/egress.test.ts'],
+    include: ['__tests__/e2e/egress.test.ts', '__tests__/e2e/egress-attacks.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
