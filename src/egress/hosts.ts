@@ -32,6 +32,11 @@ export function hostRules(allowHosts: string[], defaultHosts: boolean): HostRule
   return [...allowHosts.map((entry) => parseHostRule(entry)), ...(defaultHosts ? DEFAULT_HOSTS.map((entry) => parseHostRule(entry, 'default')) : [])]
 }
 
+/** Whether `host` (normalized) can name a host at all: a DNS name or an IP address. */
+export function isHostName(host: string): boolean {
+  return HOST_NAME.test(host) || isIP(host) !== 0
+}
+
 export function normalizeHost(host: string): string {
   return host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '')
 }
@@ -44,7 +49,8 @@ export function matchingRules(rules: HostRule[], host: string, port: number): Ho
 
 /** How a refused destination is written in allow-hosts: the port only when it is not 80 or 443. */
 export function asAllowEntry(host: string, port: number): string {
-  const name = normalizeHost(host)
+  // The agent chose the name: whatever could not be in a host name is shown as '_', so the entry is never more than text.
+  const name = normalizeHost(host).replace(/[^\w.:*-]/g, '_')
   const shown = isIP(name) === 6 ? `[${name}]` : name
   return WEB_PORTS.includes(port) ? shown : `${shown}:${port}`
 }

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises'
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { BlockList, connect, isIP, type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { asAllowEntry, matchingRules, normalizeHost, type HostRule } from './hosts.js'
+import { asAllowEntry, isHostName, matchingRules, normalizeHost, type HostRule } from './hosts.js'
 
 /** One line of network.jsonl: a connection the agent tried through the egress proxy. */
 export interface Attempt {
@@ -78,6 +78,8 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   const refused = new Map<string, number>()
   const counts = { allowed: 0, refused: 0, failed: 0 }
   const open = new Set<Duplex>()
+  // Attempts still in progress: close() records each of them before the log ends, with the bytes so far.
+  const unfinished = new Set<() => void>()
 
   function record(attempt: Omit<Attempt, 'time' | 'durationMs'>, started: number): void {
     counts[attempt.decision]++
@@ -95,6 +97,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   async function decide(host: string, port: number): Promise<{ addresses: string[] } | { reason: string }> {
     const name = normalizeHost(host)
     if (!name || !Number.isInteger(port) || port < 1 || port > 65535) return { reason: 'not a host and port' }
+    if (!isHostName(name)) return { reason: 'not a host name' }
     const rules = matchingRules(options.rules, name, port)
     if (rules.length === 0) return { reason: 'not on the allow-list' }
     // A special address is reachable only through a rule the user wrote for exactly this host.
@@ -118,7 +121,17 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
   const server: Server = createServer((request, response) => void forwardHttp(request, response))
   server.on('connect', (request: IncomingMessage, client: Duplex, head: Buffer) => void tunnel(request, client, head))
   // WebSocket and other upgrades over plain HTTP are not relayed: the agent can use a CONNECT tunnel.
-  server.on('upgrade', (_request: IncomingMessage, client: Duplex) => client.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'))
+  server.on('upgrade', (request: IncomingMessage, client: Duplex) => {
+    const target = URL.canParse(request.url ?? '') ? new URL(request.url ?? '') : undefined
+    record({ kind: 'http', method: request.method ?? 'GET', host: normalizeHost(target?.hostname ?? ''), port: Number(target?.port || 80), decision: 'refused', reason: 'an upgrade, which is not relayed (use CONNECT)', status: 501, bytesOut: 0, bytesIn: 0 }, Date.now())
+    client.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+  })
+  // A request the HTTP parser cannot read is refused too, and says so in the log.
+  server.on('clientError', (error: Error, client: Duplex) => {
+    record({ kind: 'http', method: '', host: '', port: 0, decision: 'refused', reason: `not a readable HTTP request (${error.message})`, status: 400, bytesOut: 0, bytesIn: 0 }, Date.now())
+    if (client.writable) client.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    else client.destroy()
+  })
   server.on('connection', track)
 
   async function tunnel(request: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
@@ -153,10 +166,12 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     const finish = (): void => {
       if (done) return
       done = true
+      unfinished.delete(finish)
       client.destroy()
       upstream.destroy()
       record({ kind: 'connect', method: 'CONNECT', host, port, decision: 'allowed', address, status: 200, bytesOut, bytesIn }, started)
     }
+    unfinished.add(finish)
     upstream.on('error', finish).on('close', finish)
     client.on('close', finish)
   }
@@ -192,12 +207,16 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     const address = verdict.addresses[0] as string
     const upstream = httpRequest({ host: address, port, method, path: `${url.pathname}${url.search}`, headers, setHost: false, timeout: options.connectTimeoutMs ?? 10_000 })
     request.on('data', (chunk: Buffer) => (bytesOut += chunk.length))
+    upstream.on('socket', track)
     let recorded = false
     const finish = (decision: 'allowed' | 'failed', status: number, reason?: string): void => {
       if (recorded) return
       recorded = true
+      unfinished.delete(stillOpen)
       record({ kind: 'http', method, host, port, decision, reason, address, status, bytesOut, bytesIn }, started)
     }
+    const stillOpen = (): void => finish('allowed', response.headersSent ? response.statusCode : 0, 'still open when the agent was stopped')
+    unfinished.add(stillOpen)
     upstream.on('response', (answer) => {
       const answerHeaders: Record<string, string | string[]> = {}
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value
@@ -228,6 +247,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     refusedHosts: () => [...refused.entries()].sort((a, b) => b[1] - a[1]).map(([entry]) => entry),
     attempts: () => ({ ...counts }),
     close: async () => {
+      for (const record of [...unfinished]) record()
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose())
         for (const stream of open) stream.destroy()
