@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['__tests__/**/*.test.ts', 'test-support/**/*.test.ts'],
     // Adds kernel rules: only ever run in the network namespace scripts/test-egress.sh makes (vitest.egress.config.ts).
-    exclude: [...configDefaults.exclude, '__tests__/e2e/egress.test.ts'],
+    exclude: [...configDefaults.exclude, '__tests__/e2e/egress.test.ts', '__tests__/e2e/egress-attacks.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',

@@ -6,51 +6,27 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
-import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
-import { message, shell } from '../../test-support/responses-server.js'
-import type { ActionRun } from '../../test-support/runner.js'
-import { API_KEY, GITHUB_TOKEN, act, git, scratchRepository, startWorld, type World } from './harness.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RunnerUser } from '../../test-support/hosted-runner-user.js'
+import { API_KEY, GITHUB_TOKEN, git, scratchRepository } from './harness.js'
+import { agentUid, attack, currentWorld, shapes, toolOutput, uploaded } from './agent-attack.js'
 
-const runnerUser = hostedRunnerUser()
-const shapes: { shape: string; runner?: RunnerUser }[] = [{ shape: 'the action as root' }]
-if (typeof runnerUser !== 'string') shapes.push({ shape: 'the action as a sudo user (hosted shape)', runner: runnerUser })
 
-let world: World | undefined
-afterEach(async () => {
-  await world?.close()
-  world = undefined
-})
 
 function checkout(runner: RunnerUser | undefined, files?: Record<string, string>): string {
   return scratchRepository(files, runner ? path.join(runner.home, 'work') : undefined)
 }
 
-async function attack(repository: string, runner: RunnerUser | undefined, commands: string[], options: Parameters<typeof act>[2] = {}): Promise<ActionRun> {
-  world = await startWorld([...commands.map((command) => ({ output: [shell(command)] })), { output: [message('done')] }])
-  return act(world, repository, { runAs: runner, ...options })
-}
 
-function toolOutput(i: number): string {
-  return world?.model.requests[i + 1]?.toolOutputs.at(-1) ?? '<no request>'
-}
 
-function uploaded(): string {
-  return (world?.results.artifacts ?? []).flatMap((artifact) => [...artifact.files.values()].map((bytes) => bytes.toString('latin1'))).join('\n')
-}
 
-function agentUid(run: ActionRun): number {
-  const uid = /\(uid (\d+)\)/.exec(run.main.stdout)?.[1]
-  expect(uid, run.main.stdout).toBeDefined()
-  return Number(uid)
-}
 
 const reversed = (text: string): string => [...text].reverse().join('')
 
 /** Every value the run must never publish, and the forms the action's redactor does not know (reversed, hex). */
 function secretForms(): Record<string, string> {
   const forms: Record<string, string> = {}
-  const secrets: Record<string, string | undefined> = { 'model key': API_KEY, 'GitHub token': GITHUB_TOKEN, 'runtime token': world?.results.env.ACTIONS_RUNTIME_TOKEN }
+  const secrets: Record<string, string | undefined> = { 'model key': API_KEY, 'GitHub token': GITHUB_TOKEN, 'runtime token': currentWorld()?.results.env.ACTIONS_RUNTIME_TOKEN }
   for (const [name, value] of Object.entries(secrets)) {
     if (!value) continue
     forms[name] = value
@@ -216,7 +192,7 @@ describe.each(shapes)('the real git dir always comes back ($shape)', ({ runner }
     expect(toolOutput(0)).toContain('planted')
     expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
     expect(JSON.parse(run.main.outputs['changed-files'] ?? '[]')).toContain('README.md')
-    expect(world?.results.artifacts.length, 'no artifact (patch and logs) was uploaded').toBe(1)
+    expect(currentWorld()?.results.artifacts.length, 'no artifact (patch and logs) was uploaded').toBe(1)
   })
 })
 

@@ -7,22 +7,13 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { hostedRunnerUser, type RunnerUser } from '../../test-support/hosted-runner-user.js'
-import { message, shell } from '../../test-support/responses-server.js'
-import type { ActionRun } from '../../test-support/runner.js'
-import { GITHUB_TOKEN, act, git, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import type { RunnerUser } from '../../test-support/hosted-runner-user.js'
+import { GITHUB_TOKEN, git, scratchFolder, scratchRepository } from './harness.js'
+import { agentUid, attack, currentWorld, processesOfUid, shapes, toolOutput, uploaded } from './agent-attack.js'
 
 const CHECKOUT_HEADER = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString('base64')}`
-const runnerUser = hostedRunnerUser()
-const shapes: { shape: string; runner?: RunnerUser }[] = [{ shape: 'the action as root' }]
-if (typeof runnerUser !== 'string') shapes.push({ shape: 'the action as a sudo user (hosted shape)', runner: runnerUser })
 
-let world: World | undefined
-afterEach(async () => {
-  await world?.close()
-  world = undefined
-})
 
 /** A checked-out repository with the job token in its config, as actions/checkout leaves it, owned by whoever runs the action. */
 function checkout(runner: RunnerUser | undefined, files?: Record<string, string>, parent = runner ? path.join(runner.home, 'work') : undefined): string {
@@ -32,46 +23,15 @@ function checkout(runner: RunnerUser | undefined, files?: Record<string, string>
   return repository
 }
 
-/** Runs the agent through `commands`, one shell call each, then a final message. */
-async function attack(repository: string, runner: RunnerUser | undefined, commands: string[], options: Parameters<typeof act>[2] = {}): Promise<ActionRun> {
-  world = await startWorld([...commands.map((command) => ({ output: [shell(command)] })), { output: [message('done')] }])
-  return act(world, repository, { runAs: runner, ...options })
-}
 
-function toolOutput(i: number): string {
-  return world?.model.requests[i + 1]?.toolOutputs.at(-1) ?? '<no request>'
-}
 
-function uploaded(): string {
-  return (world?.results.artifacts ?? []).flatMap((artifact) => [...artifact.files.values()].map((bytes) => bytes.toString('latin1'))).join('\n')
-}
 
-function agentUid(run: ActionRun): number {
-  const uid = /\(uid (\d+)\)/.exec(run.main.stdout)?.[1]
-  expect(uid, run.main.stdout).toBeDefined()
-  return Number(uid)
-}
 
 /** A marker path a planted program would create if anyone ran it. */
 function markerPath(): string {
   return path.join('/tmp', `codex-action-planted-${randomBytes(6).toString('hex')}`)
 }
 
-function processesOfUid(uid: number): string[] {
-  const alive: string[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    let status = ''
-    try {
-      status = readFileSync(`/proc/${entry}/status`, 'utf8')
-    } catch {
-      continue
-    }
-    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1].split(/\s+/).map(Number) ?? []
-    if (uids.includes(uid) && !/^State:\s+[ZX]/m.test(status)) alive.push(entry)
-  }
-  return alive
-}
 
 function modesOfAncestors(file: string): Record<string, number> {
   const modes: Record<string, number> = {}
@@ -136,8 +96,6 @@ describe.each(shapes)('the agent cannot make the action run its code through git
       const trap = path.join(repository, 'trap')
       if (existsSync(trap)) for (const file of readdirSync(trap)) expect(readFileSync(path.join(trap, file), 'latin1')).not.toContain(GITHUB_TOKEN)
       expect(run.mountsLeft, replace).toEqual([])
-      await world?.close()
-      world = undefined
     }
   }, 120_000)
 
@@ -210,8 +168,6 @@ chmod +x /tmp/flee-$$.sh && (setsid sh /tmp/flee-$$.sh "$PWD" >/dev/null 2>&1 &)
     const uids: number[] = []
     for (let i = 0; i < 2; i++) {
       const run = await attack(checkout(runner), runner, ['id -u'], { runnerTemp })
-      await world?.close()
-      world = undefined
       uids.push(agentUid(run))
     }
     expect(uids[0]).not.toBe(uids[1])
@@ -290,7 +246,7 @@ describe('a runner that cannot mount (an unprivileged container)', () => {
     expect(run.main.exitCode).not.toBe(0)
     const errors = run.main.commands.filter((c) => c.command === 'error').map((c) => c.message).join('\n')
     expect(errors).toMatch(/cannot mount.*isolation: none/s)
-    expect(world?.model.requests).toHaveLength(0)
+    expect(currentWorld()?.model.requests).toHaveLength(0)
     expect(lstatSync(path.join(repository, '.git')).isDirectory()).toBe(true)
   })
 })
