@@ -148,8 +148,8 @@ async function createAgentUser(privilege: Privilege, runnerTemp: string): Promis
     const userName = `${AGENT_USER_PREFIX}${uid.toString(36)}`
     await appendFile(ledger, `${uid}\n`, { mode: 0o600 })
     try {
-      await privilege.asRoot('groupadd', ['--gid', String(uid), userName])
-      await privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName])
+      await whileLocked(() => privilege.asRoot('groupadd', ['--gid', String(uid), userName]))
+      await whileLocked(() => privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName]))
     } catch (error) {
       await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
       throw new Error(`the agent user '${userName}' could not be created (${(error as Error).message.trim()})`, { cause: error })
@@ -157,6 +157,18 @@ async function createAgentUser(privilege: Privilege, runnerTemp: string): Promis
     return agentUserIdentity(privilege, userName)
   }
   throw new Error('no free uid was found for the agent user')
+}
+
+/** Runs a shadow-utils command again while another one holds /etc/passwd or /etc/group locked (a second run ending, say). */
+async function whileLocked(command: () => Promise<string>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await command()
+    } catch (error) {
+      if (attempt >= 20 || !/lock/i.test(String((error as { stderr?: string }).stderr ?? (error as Error).message))) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+    }
+  }
 }
 
 function idTaken(database: 'passwd' | 'group', id: number): boolean {
@@ -212,10 +224,10 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
       const left: string[] = []
       if ((await identity.stop()).length) left.push(`processes of ${userName}`)
       left.push(...swept)
-      await privilege.asRoot('userdel', [userName]).catch((error: Error) => {
+      await whileLocked(() => privilege.asRoot('userdel', [userName])).catch((error: Error) => {
         if (userExists(userName)) left.push(`the user ${userName} (${error.message.trim()})`)
       })
-      await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
+      await whileLocked(() => privilege.asRoot('groupdel', [userName])).catch(() => undefined)
       if (left.length) core.warning(`Could not remove everything the agent left: ${left.join('; ')}.`)
       return left
     }

@@ -31200,8 +31200,8 @@ async function createAgentUser(privilege, runnerTemp) {
         const userName = `${AGENT_USER_PREFIX}${uid.toString(36)}`;
         await appendFile$1(ledger, `${uid}\n`, { mode: 0o600 });
         try {
-            await privilege.asRoot('groupadd', ['--gid', String(uid), userName]);
-            await privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName]);
+            await whileLocked(() => privilege.asRoot('groupadd', ['--gid', String(uid), userName]));
+            await whileLocked(() => privilege.asRoot('useradd', ['--uid', String(uid), '--gid', String(uid), '--no-create-home', '--no-log-init', '--home-dir', agentUserFolder(userName), '--shell', '/bin/bash', userName]));
         }
         catch (error) {
             await privilege.asRoot('groupdel', [userName]).catch(() => undefined);
@@ -31210,6 +31210,19 @@ async function createAgentUser(privilege, runnerTemp) {
         return agentUserIdentity(privilege, userName);
     }
     throw new Error('no free uid was found for the agent user');
+}
+/** Runs a shadow-utils command again while another one holds /etc/passwd or /etc/group locked (a second run ending, say). */
+async function whileLocked(command) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await command();
+        }
+        catch (error) {
+            if (attempt >= 20 || !/lock/i.test(String(error.stderr ?? error.message)))
+                throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+    }
 }
 function idTaken(database, id) {
     try {
@@ -31274,11 +31287,11 @@ function agentUserIdentity(privilege, userName) {
             if ((await identity.stop()).length)
                 left.push(`processes of ${userName}`);
             left.push(...swept);
-            await privilege.asRoot('userdel', [userName]).catch((error) => {
+            await whileLocked(() => privilege.asRoot('userdel', [userName])).catch((error) => {
                 if (userExists(userName))
                     left.push(`the user ${userName} (${error.message.trim()})`);
             });
-            await privilege.asRoot('groupdel', [userName]).catch(() => undefined);
+            await whileLocked(() => privilege.asRoot('groupdel', [userName])).catch(() => undefined);
             if (left.length)
                 warning(`Could not remove everything the agent left: ${left.join('; ')}.`);
             return left;
