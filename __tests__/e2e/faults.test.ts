@@ -91,6 +91,8 @@ describe('the time limit', () => {
     expect(patch).toContain('+partial')
     expect(errors(run)).toContain('timeout-minutes')
     // The whole tree stopped: no 'sleep 300' of the agent outlived the step.
+    // Under the agent's own user: a silent fallback to the runner user would not stop a detached child.
+    expect(run.main.stdout).toMatch(/unprivileged user 'codex-agent-[0-9a-z]+'/)
     expect(runningSleeps()).toEqual([])
   })
 })
@@ -105,6 +107,8 @@ describe('cancellation', () => {
     expect(run.main.outputs.conclusion).toBe('cancelled')
     expect(JSON.parse(run.main.outputs['changed-files'])).toEqual(['work.txt'])
     expect(world.results.artifacts).toHaveLength(1)
+    // Under the agent's own user: a silent fallback to the runner user would not stop a detached child.
+    expect(run.main.stdout).toMatch(/unprivileged user 'codex-agent-[0-9a-z]+'/)
     expect(runningSleeps()).toEqual([])
   })
 })
