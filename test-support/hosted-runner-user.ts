@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 
-export const RUNNER_USER = 'runner-e2e'
+// CODEX_E2E_RUNNER_USER lets two checkouts run their suites at once without sharing the user's home.
+export const RUNNER_USER = process.env.CODEX_E2E_RUNNER_USER || 'runner-e2e'
 
 export interface RunnerUser {
   uid: number
