@@ -9,6 +9,7 @@ import { GIT_TIME_LIMIT_MS, restoreGitDir, setGitDirAside, snapshotTree, trusted
 import type { Privilege } from './isolation.js'
 import { relativeInside } from './path-inside.js'
 import type { Redactor } from './redact.js'
+import { changesOutsideSlice } from './slice.js'
 
 const execFileAsync = promisify(execFile)
 // GitHub refuses files over 100 MiB in a push: a patch with one could never land.
@@ -33,6 +34,8 @@ export interface Changes {
   nestedRepositories: string[]
   /** Files over the size GitHub takes in a push, left out of the patch. */
   oversizedFiles: string[]
+  /** Paths the agent changed outside its slice (input `paths`), left out of the patch. */
+  outsideSlice: string[]
 }
 
 /**
@@ -53,7 +56,7 @@ export async function recordStart(dirs: GitDirs, actionFolders: string[]): Promi
  * user's index stays as it was before the run. `privateEntries` (the runner's files the agent was
  * not lent, where they were before the run and where they are now) are left out of the patch.
  */
-export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = [], privilege?: Privilege): Promise<Changes> {
+export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = [], privilege?: Privilege, slice: string[] = []): Promise<Changes> {
   const { dirs } = start
   await restoreGitDir(dirs, privilege)
   const { nestedRepositories, specialGitFiles, oversized } = await findGitTraps(dirs.top)
@@ -69,7 +72,9 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   const tree = await snapshotTree(dirs, dirs.home, excluded, start.tree)
   const patchFile = path.join(outputDirectory, 'codex.patch')
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]
-  const limit = ['--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)]
+  const outsideSlice = await changesOutsideSlice(dirs, start.tree, tree, slice)
+  if (outsideSlice.length) core.warning(redactor.redact(`Left out of the patch: ${outsideSlice.length} changed paths outside this leg's paths (${outsideSlice.slice(0, 20).join(', ')}); run.json lists them.`))
+  const limit = ['--', ':/', ...[...excluded, ...outsideSlice].map((relative) => `:(exclude,top,literal)${relative}`)]
 
   const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit], { GIT_ATTR_SOURCE: start.tree })
   const child = spawn('git', command.args, { cwd: dirs.top, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
@@ -86,7 +91,7 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   const diffstat = changedFiles.length ? redactor.redact((await trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })).trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch is marked as redacted (patch-redacted) and its content is not the agent\'s where the secret was.')
-  return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories, oversizedFiles: oversized }
+  return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories, oversizedFiles: oversized, outsideSlice: outsideSlice.map((file) => redactor.redact(file)) }
 }
 
 /**

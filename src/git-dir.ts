@@ -191,7 +191,7 @@ async function agentConfig(realGitDir: string): Promise<string> {
 }
 
 /** git before the agent ran, on the user's own checkout: trusted, but still without hooks or fsmonitor. */
-async function plainGit(cwd: string, args: string[]): Promise<string> {
+export async function plainGit(cwd: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await execFileAsync('git', [...SAFE_GIT, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
     return stdout

@@ -8,6 +8,8 @@ import { relativeInside } from './path-inside.js'
 import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './install/version.js'
 import { DEFAULT_CODEX_VERSION } from './install/pinned.js'
 import { parseHostRule } from './egress/hosts.js'
+import { globProblem } from './path-glob.js'
+import { slicePrompt } from './slice.js'
 import type { NetworkMode } from './egress/index.js'
 
 export type SandboxMode = 'bypass' | 'workspace-write' | 'read-only'
@@ -45,6 +47,8 @@ export interface Settings {
   network: NetworkMode
   allowHosts: string[]
   defaultHosts: boolean
+  /** The leg's slice of the repository (globs); empty for all of it. */
+  paths: string[]
 }
 
 export class InputError extends Error {
@@ -99,9 +103,10 @@ export function readSettings(env: Env = process.env): Settings {
   const npmRegistryToken = readSecret('npm-registry-token')
 
   const workingDirectory = readWorkingDirectory(env)
+  const paths = readPaths()
 
   const settings: Settings = {
-    prompt: readPrompt(workingDirectory, env),
+    prompt: slicePrompt(readPrompt(workingDirectory, env), paths),
     apiKey: requireValue(
       'openai-api-key',
       apiKey,
@@ -132,7 +137,8 @@ export function readSettings(env: Env = process.env): Settings {
     allowForks: readBoolean('allow-forks', false),
     network: readChoice('network', ['allow-list', 'open', 'none'] as const) ?? 'allow-list',
     allowHosts: readAllowHosts(),
-    defaultHosts: readBoolean('default-hosts', true)
+    defaultHosts: readBoolean('default-hosts', true),
+    paths
   }
   if (settings.isolation === 'none' && settings.network !== 'open') {
     throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
@@ -141,7 +147,7 @@ export function readSettings(env: Env = process.env): Settings {
 }
 
 /** A credential: masked at once, and one word, since it goes into an HTTP header. Its value is never echoed. */
-function readSecret(input: string): string | undefined {
+export function readSecret(input: string): string | undefined {
   const value = core.getInput(input)
   if (!value) return undefined
   core.setSecret(value)
@@ -244,7 +250,7 @@ function insideWorkspace(input: string, file: string, workspace: string, accepte
   return real
 }
 
-function readChoice<T extends string>(input: string, choices: readonly T[]): T | undefined {
+export function readChoice<T extends string>(input: string, choices: readonly T[]): T | undefined {
   const value = core.getInput(input)
   if (!value) return undefined
   if (!(choices as readonly string[]).includes(value)) {
@@ -253,7 +259,7 @@ function readChoice<T extends string>(input: string, choices: readonly T[]): T |
   return value as T
 }
 
-function readBoolean(input: string, fallback: boolean): boolean {
+export function readBoolean(input: string, fallback: boolean): boolean {
   const value = core.getInput(input).toLowerCase()
   if (value === '') return fallback
   if (value === 'true') return true
@@ -395,7 +401,7 @@ function readEnvPassthrough(env: Env, secrets: Record<string, string | undefined
   return names
 }
 
-function readList(input: string): string[] {
+export function readList(input: string): string[] {
   return core
     .getInput(input)
     .split(/[\n,]/)
@@ -413,4 +419,13 @@ function readAllowHosts(): string[] {
     }
   }
   return entries
+}
+
+function readPaths(): string[] {
+  const globs = readList('paths')
+  for (const glob of globs) {
+    const problem = globProblem(glob)
+    if (problem) throw new InputError('paths', `names '${glob}', which ${problem}`, "globs relative to the repository's top ('packages/api/**', 'docs'), separated by commas or new lines")
+  }
+  return globs
 }

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     // Before hand-back: a link from the agent's home to its file in /tmp must not make that file the runner's.
     await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
-    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege))
+    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths))
     const network = await egress.close()
     await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)

@@ -84,6 +84,9 @@ function runRecord(report: Report): Record<string, unknown> {
     patchRedacted: changes.redacted,
     nestedRepositories: changes.nestedRepositories,
     oversizedFiles: changes.oversizedFiles,
+    // The leg's slice (input paths), so apply can name the legs it combines.
+    slice: settings.paths,
+    outsideSlice: changes.outsideSlice,
     withheld: report.withheld,
     network: report.network ? { mode: report.network.mode, enforcement: report.network.enforcement, attempts: report.network.attempts, refusedHosts: report.network.refusedHosts } : null
   }

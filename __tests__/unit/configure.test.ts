@@ -47,6 +47,7 @@ function settings(overrides: Partial<Settings> = {}): Settings {
     network: 'open',
     allowHosts: [],
     defaultHosts: true,
+    paths: [],
     ...overrides
   }
 }
