@@ -1,0 +1,274 @@
+// Every way apply refuses, and its other landing modes, against artifacts shaped like the agent job's
+// (uploaded with the real artifact client to the fake results service): a clear message, a failed
+// step, and the checkout and the remote exactly as they were.
+import { DefaultArtifactClient } from '@actions/artifact'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { runAction, type ActionRun } from '../../test-support/runner.js'
+import { ACTION_DIR, GITHUB_TOKEN, git, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
+
+let world: World | undefined
+afterEach(async () => {
+  await world?.close()
+  world = undefined
+})
+
+function remoteWith(files: Record<string, string>): string {
+  const seed = scratchRepository(files)
+  const origin = path.join(path.dirname(seed), 'origin.git')
+  git(path.dirname(seed), 'clone', '-q', '--bare', seed, origin)
+  return origin
+}
+
+function checkout(origin: string, ref = 'main'): string {
+  const workspace = path.join(scratchFolder('codex-action-apply-job-'), 'repo')
+  git(path.dirname(workspace), 'clone', '-q', '--branch', ref, origin, workspace)
+  return workspace
+}
+
+/** The binary patch of what `edit` does to a checkout of origin, as the agent job computes it. */
+function patchOf(origin: string, edit: (top: string) => void): string {
+  const top = checkout(origin)
+  edit(top)
+  git(top, 'add', '-A')
+  return git(top, 'diff', '--cached', '--binary', '--full-index', 'HEAD')
+}
+
+/** Uploads an artifact shaped like the agent job's, with the real client. */
+async function uploadLeg(w: World, name: string, patch: string, record: Record<string, unknown> = {}): Promise<void> {
+  const folder = scratchFolder('codex-action-leg-')
+  writeFileSync(path.join(folder, 'codex.patch'), patch)
+  writeFileSync(path.join(folder, 'last-message.md'), `Leg ${name}.`)
+  writeFileSync(path.join(folder, 'run.json'), JSON.stringify({ conclusion: 'success', patchRedacted: false, slice: [], usage: { requests: 1, input_tokens: 10, output_tokens: 5 }, ...record }))
+  const saved = { ...process.env }
+  Object.assign(process.env, w.results.env)
+  try {
+    await new DefaultArtifactClient().uploadArtifact(name, ['codex.patch', 'last-message.md', 'run.json'].map((file) => path.join(folder, file)), folder)
+  } finally {
+    process.env = saved
+  }
+}
+
+function applyJob(w: World, workspace: string, inputs: Record<string, string>, options: { event?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<ActionRun> {
+  return runAction({
+    actionDir: path.join(ACTION_DIR, 'apply'),
+    workspace,
+    runnerTemp: scratchFolder('codex-action-apply-temp-'),
+    inputs,
+    event: options.event,
+    env: { ...w.results.env, GITHUB_TOKEN, GITHUB_API_URL: w.github.url, ...options.env }
+  })
+}
+
+function treeOf(repository: string): string {
+  const index = path.join(scratchFolder('idx-'), 'index')
+  const env = { ...process.env, GIT_INDEX_FILE: index }
+  execFileSync('git', ['add', '-A'], { cwd: repository, env })
+  return execFileSync('git', ['write-tree'], { cwd: repository, env, encoding: 'utf8' }).trim()
+}
+
+function stateOf(workspace: string, origin: string): string {
+  return [git(origin, 'for-each-ref'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
+}
+
+const START = { 'README.md': 'top\n', 'src/a.txt': 'a\n', 'docs/guide.md': 'guide\n' }
+const ISSUE_EVENT = { issue: { number: 12 }, repository: { full_name: 'octo-org/octo-repo', default_branch: 'main' } }
+
+/** Runs apply on a fresh checkout and asserts the refusal: the message, a failed step, nothing changed anywhere. */
+async function expectRefusal(origin: string, inputs: Record<string, string>, message: string | RegExp, refusedPaths: string[] = []): Promise<ActionRun> {
+  const workspace = checkout(origin)
+  const before = stateOf(workspace, origin)
+  const run = await applyJob(world!, workspace, inputs, { event: ISSUE_EVENT })
+  expect(run.main.exitCode, run.main.stdout).toBe(1)
+  const errors = run.main.commands.filter((command) => command.command === 'error').map((command) => command.message)
+  expect(errors).toHaveLength(1)
+  if (typeof message === 'string') expect(errors[0]).toContain(message)
+  else expect(errors[0]).toMatch(message)
+  expect(run.main.outputs.landed).toBe('false')
+  expect(JSON.parse(run.main.outputs['refused-paths'])).toEqual(refusedPaths)
+  expect(stateOf(workspace, origin)).toBe(before)
+  expect(world!.github.pulls).toHaveLength(0)
+  // The refusal is said on the triggering issue too.
+  expect(world!.github.comments.at(-1)?.body).toContain('Codex apply: refused')
+  return run
+}
+
+describe('apply refuses, changing nothing', () => {
+  it('a patch that does not apply to the checked-out commit', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'src/a.txt'), 'changed\n')))
+    // The branch moved on since the agent's checkout.
+    const mover = checkout(origin)
+    writeFileSync(path.join(mover, 'src/a.txt'), 'someone else\n')
+    git(mover, 'commit', '-qam', 'moved')
+    git(mover, 'push', '-q', 'origin', 'main')
+    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, /Refused: the patch of 'codex-x' does not apply to the checked-out commit [0-9a-f]{40}: .*src\/a\.txt/)
+  })
+
+  it('more files than max-files, and more bytes than max-bytes', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => ['1', '2', '3'].forEach((n) => writeFileSync(path.join(top, `new${n}.txt`), n))))
+    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'max-files': '2' }, 'Refused: the patches change 3 files, more than max-files (2).')
+    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'max-bytes': '100' }, /The patch of 'codex-x' is \d+ bytes, more than max-bytes \(100\)\./)
+  })
+
+  it('protected paths by default, every one listed; allowed-paths lifts one, protected-paths adds one', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => {
+      mkdirSync(path.join(top, '.github/workflows'), { recursive: true })
+      writeFileSync(path.join(top, '.github/workflows/ci.yml'), 'on: push\n')
+      writeFileSync(path.join(top, 'action.yml'), 'runs: {}\n')
+      mkdirSync(path.join(top, 'tools'))
+      writeFileSync(path.join(top, 'tools/.npmrc'), '//registry.npmjs.org/:_authToken=x\n')
+      writeFileSync(path.join(top, '.gitattributes'), '* filter=evil\n')
+      writeFileSync(path.join(top, 'CODEOWNERS'), '* @someone\n')
+      writeFileSync(path.join(top, 'src/a.txt'), 'fine\n')
+    }))
+    const all = ['.gitattributes', '.github/workflows/ci.yml', 'CODEOWNERS', 'action.yml', 'tools/.npmrc']
+    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, `Refused: the patches change protected paths: ${all.join(', ')}.`, all)
+    world.github.comments.splice(0)
+    const withoutCi = all.filter((file) => file !== '.github/workflows/ci.yml')
+    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'allowed-paths': '.github/workflows/ci.yml', 'protected-paths': 'src/**' }, 'protected paths', [...withoutCi.slice(0, 4), 'src/a.txt', ...withoutCi.slice(4)].sort())
+  })
+
+  it('a symbolic link that points outside the repository, or into .git', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => {
+      symlinkSync('../../../etc/passwd', path.join(top, 'src/up'))
+      symlinkSync('/etc/shadow', path.join(top, 'abs'))
+      symlinkSync('../.git/config', path.join(top, 'src/git'))
+      symlinkSync('a.txt', path.join(top, 'src/fine'))
+    }))
+    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, 'Refused: the patches leave symbolic links that point outside the repository: abs -> /etc/shadow, src/git -> ../.git/config, src/up -> ../../../etc/passwd.', ['abs', 'src/git', 'src/up'])
+  })
+
+  it('a patch the agent job marked as redacted, or whose run.json does not say', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    const patch = patchOf(origin, (top) => writeFileSync(path.join(top, 'src/a.txt'), 'secret was here: ***\n'))
+    await uploadLeg(world, 'codex-redacted', patch, { patchRedacted: true })
+    await uploadLeg(world, 'codex-unsaid', patch, { patchRedacted: undefined })
+    await expectRefusal(origin, { 'artifact-name': 'codex-redacted' }, "Refused: the patch of 'codex-redacted' was redacted by the agent job")
+    await expectRefusal(origin, { 'artifact-name': 'codex-unsaid' }, "Refused: the patch of 'codex-unsaid' was redacted by the agent job")
+  })
+
+  it('a missing artifact, naming the ones the run has', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-other', '')
+    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, "No artifact named 'codex-x' in this workflow run (its artifacts: codex-other).")
+    await expectRefusal(origin, { 'artifact-pattern': 'codex-leg-*' }, "No artifact matching 'codex-leg-*' in this workflow run (its artifacts: codex-other).")
+  })
+
+  it('push mode on a pull request from a fork: a comment with the summary, never a push', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    world.github.pulls.push({ number: 5, title: 'from a fork', body: '', head: 'main', base: 'main', state: 'open', labels: [], reviewers: [], headRepository: 'someone/octo-repo' })
+    await uploadLeg(world, 'codex-fix', patchOf(origin, (top) => writeFileSync(path.join(top, 'src/a.txt'), 'fixed\n')))
+    const workspace = checkout(origin)
+    const before = stateOf(workspace, origin)
+    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-fix', mode: 'push' }, { event: { issue: { number: 5, pull_request: {} }, comment: { body: '/codex fix' } } })
+    expect(run.main.exitCode).toBe(1)
+    expect(run.main.stdout).toContain("::error::Not pushed: the pull request's branch lives in a fork, where apply never pushes. 1 files would change")
+    expect(stateOf(workspace, origin)).toBe(before)
+    expect(world.github.comments).toHaveLength(1)
+    expect(world.github.comments[0]).toMatchObject({ issue: 5 })
+    expect(world.github.comments[0].body).toContain('src/a.txt')
+  })
+
+  it('bad inputs: a clear error naming the input and the accepted form, and nothing downloaded', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    const cases: [Record<string, string>, string][] = [
+      [{}, "Input 'artifact-name' and 'artifact-pattern' are both empty. Expected exactly one"],
+      [{ 'artifact-name': 'a', 'artifact-pattern': 'b*' }, "Input 'artifact-name' and 'artifact-pattern' are both given."],
+      [{ 'artifact-name': 'a', mode: 'merge' }, "Input 'mode' is 'merge'. Expected one of 'pull-request', 'push', 'commit'"],
+      [{ 'artifact-name': 'a', 'max-files': '0' }, "Input 'max-files' is '0'. Expected a whole number of at least 1"],
+      [{ 'artifact-name': 'a', 'max-bytes': '1e6' }, "Input 'max-bytes' is '1e6'. Expected a whole number of at least 1"],
+      [{ 'artifact-name': 'a', 'protected-paths': '../x' }, "Input 'protected-paths' names '../x', which has a '.' or '..' segment"],
+      [{ 'artifact-name': 'a', 'allowed-paths': '/etc/**' }, "Input 'allowed-paths' names '/etc/**', which is absolute"],
+      [{ 'artifact-name': 'a', branch: 'codex/..bad' }, "Input 'branch' is 'codex/..bad'"],
+      [{ 'artifact-name': 'a', base: 'a b' }, "Input 'base' is 'a b'. Expected a branch name"],
+      [{ 'artifact-name': 'a', author: 'nobody' }, "Input 'author' is 'nobody'. Expected 'Name <email>'"],
+      [{ 'artifact-name': 'a', comment: 'yes' }, "Input 'comment'"],
+      [{ 'artifact-name': 'a', 'github-token': '' }, "Input 'github-token' is empty"],
+      [{ 'artifact-name': 'a', 'working-directory': '../elsewhere' }, "Input 'working-directory' is"]
+    ]
+    for (const [inputs, message] of cases) {
+      const workspace = checkout(origin)
+      const before = stateOf(workspace, origin)
+      const run = await applyJob(world, workspace, inputs)
+      expect(run.main.exitCode, JSON.stringify(inputs)).toBe(1)
+      expect(run.main.stdout, JSON.stringify(inputs)).toContain(`::error::${message}`)
+      expect(stateOf(workspace, origin)).toBe(before)
+    }
+    expect(world.results.calls.filter((call) => call.method === 'ListArtifacts')).toHaveLength(0)
+    expect(world.github.requests).toHaveLength(0)
+  })
+})
+
+describe('apply lands in the other modes', () => {
+  it('push: commits onto the pull request branch and pushes it, never forced', async () => {
+    const origin = remoteWith(START)
+    const feature = checkout(origin)
+    git(feature, 'switch', '-qc', 'feature')
+    git(feature, 'push', '-q', 'origin', 'feature')
+    world = await startWorld([])
+    world.github.pulls.push({ number: 9, title: 'feature', body: '', head: 'feature', base: 'main', state: 'open', labels: [], reviewers: [] })
+    await uploadLeg(world, 'codex-fix', patchOf(origin, (top) => writeFileSync(path.join(top, 'src/a.txt'), 'fixed\n')))
+    const workspace = checkout(origin, 'feature')
+    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-fix', mode: 'push' }, { event: { pull_request: { number: 9, head: { ref: 'feature', repo: { full_name: 'octo-org/octo-repo' } } } } })
+    expect(run.main.exitCode, run.main.stdout).toBe(0)
+    expect(run.main.outputs).toMatchObject({ landed: 'true', branch: 'feature', 'pull-request-number': '' })
+    expect(git(origin, 'show', 'feature:src/a.txt')).toBe('fixed\n')
+    expect(git(origin, 'rev-parse', 'feature').trim()).toBe(run.main.outputs['commit-sha'])
+    // The checkout is on the new commit, clean.
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(run.main.outputs['commit-sha'])
+    expect(git(workspace, 'status', '--porcelain')).toBe('')
+    expect(world.github.comments[0].body).toContain('Codex apply: landed')
+    expect(world.github.comments[0].body).toContain('on feature')
+  })
+
+  it('commit: commits on the checkout only; an empty patch lands nothing and says so', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'docs/guide.md'), 'better guide\n')))
+    await uploadLeg(world, 'codex-empty', '')
+    const workspace = checkout(origin)
+    const remoteBefore = git(origin, 'for-each-ref')
+    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x', mode: 'commit' })
+    expect(run.main.exitCode, run.main.stdout).toBe(0)
+    expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(run.main.outputs['commit-sha'])
+    expect(git(workspace, 'show', 'HEAD:docs/guide.md')).toBe('better guide\n')
+    expect(git(workspace, 'status', '--porcelain')).toBe('')
+    expect(git(origin, 'for-each-ref')).toBe(remoteBefore)
+
+    const quiet = checkout(origin)
+    const before = stateOf(quiet, origin)
+    const empty = await applyJob(world, quiet, { 'artifact-name': 'codex-empty' }, { event: ISSUE_EVENT })
+    expect(empty.main.exitCode, empty.main.stdout).toBe(0)
+    expect(empty.main.outputs.landed).toBe('false')
+    expect(empty.main.outputs['commit-sha']).toBeUndefined()
+    expect(stateOf(quiet, origin)).toBe(before)
+    expect(world.github.pulls).toHaveLength(0)
+    expect(world.github.comments[0].body).toContain('Codex apply: no-changes')
+    expect(world.github.comments[0].body).toContain('Nothing to land')
+  })
+
+  it('a token without pull-requests: write (403): the step fails saying which permission', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    world.github.forbidden.push(/^POST \/repos\/[^/]+\/[^/]+\/pulls$/)
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'docs/guide.md'), 'better guide\n')))
+    const run = await applyJob(world, checkout(origin), { 'artifact-name': 'codex-x' })
+    expect(run.main.exitCode).toBe(1)
+    expect(run.main.stdout).toContain('::error::The github-token may not open a pull request (HTTP 403): give the job pull-requests: write')
+    expect(world.github.pulls).toHaveLength(0)
+  })
+})
