@@ -200,6 +200,8 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'isolation unknown', inputs: () => ({ isolation: 'container' }), input: 'isolation', says: /is 'container'\. Expected one of 'auto', 'user', 'none'\./ },
   { name: 'network unknown', inputs: () => ({ network: 'firewall' }), input: 'network', says: /is 'firewall'\. Expected one of 'allow-list', 'open', 'none'\./ },
   { name: 'allow-hosts naming a URL', inputs: () => ({ 'allow-hosts': 'example.com, https://example.org' }), input: 'allow-hosts', says: /names 'https:\/\/example\.org', which is not a host name, '\*\.' and a domain, or an IP address, with an optional ':port'\. Expected host names \('example\.com'\), subdomain wildcards/ },
+  { name: 'paths climbing out of the repository', inputs: () => ({ paths: 'packages/a, ../secrets' }), input: 'paths', says: /names '\.\.\/secrets', which has a '\.' or '\.\.' segment\. Expected globs relative to the repository's top/ },
+  { name: 'paths absolute', inputs: () => ({ paths: '/etc/**' }), input: 'paths', says: /names '\/etc\/\*\*', which is absolute\. Expected globs relative/ },
   { name: 'allow-hosts with a port out of range', inputs: () => ({ 'allow-hosts': 'localhost:70000' }), input: 'allow-hosts', says: /names 'localhost:70000', whose port is outside 1-65535\./ },
   ...['cache', 'upload-artifacts', 'allow-forks', 'allow-self-hosted', 'default-hosts'].map((input) => ({ name: `${input} yes`, inputs: () => ({ [input]: 'yes' }), input, says: new RegExp(`is 'yes'\\. ${BOOLEAN.source}`) })),
   ...['0', '91', 'x'].map((value) => ({ name: `retention-days ${value}`, inputs: () => ({ 'retention-days': value }), input: 'retention-days', says: new RegExp(`is '${value}'\\. ${DAYS.source}`) })),
