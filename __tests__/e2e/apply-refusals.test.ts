@@ -261,6 +261,20 @@ describe('apply lands in the other modes', () => {
     expect(world.github.comments[0].body).toContain('Nothing to land')
   })
 
+  it('never force-pushes over the base, checked-out or default branch', async () => {
+    const origin = remoteWith(START)
+    world = await startWorld([])
+    await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'docs/guide.md'), 'better guide\n')))
+    for (const inputs of [{ branch: 'main' }, { branch: 'main', base: 'develop' }] as Record<string, string>[]) {
+      const workspace = checkout(origin)
+      const before = stateOf(workspace, origin)
+      const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x', ...inputs })
+      expect(run.main.exitCode).toBe(1)
+      expect(run.main.stdout).toContain("::error::The input 'branch' (main) is the base, the checked-out or the default branch")
+      expect(stateOf(workspace, origin)).toBe(before)
+    }
+  })
+
   it('a token without pull-requests: write (403): the step fails saying which permission', async () => {
     const origin = remoteWith(START)
     world = await startWorld([])

@@ -514,8 +514,9 @@ async function land(repository, github, request) {
         const base = settings.base ?? repository.branch ?? request.defaultBase;
         if (!base)
             throw new Error("The pull request needs a base branch: HEAD is detached and the event names no default branch. Set the input 'base'.");
-        if (settings.branch === base)
-            throw new Error(`The input 'branch' (${settings.branch}) is the pull request's base: apply force-pushes its branch, so it must be a branch of its own.`);
+        const taken = [base, repository.branch, request.defaultBase].filter((name) => Boolean(name));
+        if (taken.includes(settings.branch))
+            throw new Error(`The input 'branch' (${settings.branch}) is the base, the checked-out or the default branch: apply force-pushes its branch, so it must be a branch of its own.`);
         // The branch is apply's own: when it exists (the same scheduled job, again), it is replaced, and its open pull request updated.
         await push(repository, settings, `+${commitSha}:refs/heads/${settings.branch}`);
         const pullRequest = await openPullRequest(github, { head: settings.branch, base, title: request.title, body: request.body, labels: settings.labels, reviewers: settings.reviewers });
