@@ -5,7 +5,7 @@ import { DefaultArtifactClient } from '@actions/artifact'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it } from 'vitest'
 import { runAction, type ActionRun } from '../../test-support/runner.js'
 import { ACTION_DIR, GITHUB_TOKEN, git, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
 
@@ -51,8 +51,9 @@ async function uploadLeg(w: World, name: string, patch: string, record: Record<s
   }
 }
 
-function applyJob(w: World, workspace: string, inputs: Record<string, string>, options: { event?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<ActionRun> {
+function applyJob(w: World, workspace: string, inputs: Record<string, string>, options: { event?: Record<string, unknown>; env?: Record<string, string>; nodeBinary?: string } = {}): Promise<ActionRun> {
   return runAction({
+    nodeBinary: options.nodeBinary,
     actionDir: path.join(ACTION_DIR, 'apply'),
     workspace,
     runnerTemp: scratchFolder('codex-action-apply-temp-'),
@@ -235,14 +236,16 @@ describe('apply lands in the other modes', () => {
     expect(world.github.comments[0].body).toContain('on feature')
   })
 
-  it('commit: commits on the checkout only; an empty patch lands nothing and says so', async () => {
+  it('commit (on Node 24, as action.yml declares): commits on the checkout only; an empty patch lands nothing and says so', async () => {
     const origin = remoteWith(START)
     world = await startWorld([])
     await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'docs/guide.md'), 'better guide\n')))
     await uploadLeg(world, 'codex-empty', '')
     const workspace = checkout(origin)
     const remoteBefore = git(origin, 'for-each-ref')
-    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x', mode: 'commit' })
+    const node24 = inject('node24Binary')
+    expect(execFileSync(node24, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./)
+    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x', mode: 'commit' }, { nodeBinary: node24 })
     expect(run.main.exitCode, run.main.stdout).toBe(0)
     expect(git(workspace, 'rev-parse', 'HEAD').trim()).toBe(run.main.outputs['commit-sha'])
     expect(git(workspace, 'show', 'HEAD:docs/guide.md')).toBe('better guide\n')
