@@ -181,6 +181,15 @@ describe('apply refuses, changing nothing', () => {
     expect(world.github.comments).toHaveLength(1)
     expect(world.github.comments[0]).toMatchObject({ issue: 5 })
     expect(world.github.comments[0].body).toContain('src/a.txt')
+
+    // A workflow_run from a fork: GitHub lists no pull request there, the head repository says it all.
+    const fromRun = checkout(origin)
+    const beforeRun = stateOf(fromRun, origin)
+    const failedCi = { workflow_run: { head_branch: 'main', head_repository: { full_name: 'someone/octo-repo' }, pull_requests: [] } }
+    const viaRun = await applyJob(world, fromRun, { 'artifact-name': 'codex-fix', mode: 'push' }, { event: failedCi })
+    expect(viaRun.main.exitCode).toBe(1)
+    expect(viaRun.main.stdout).toContain("::error::Not pushed: the pull request's branch lives in a fork")
+    expect(stateOf(fromRun, origin)).toBe(beforeRun)
   })
 
   it('bad inputs: a clear error naming the input and the accepted form, and nothing downloaded', async () => {
