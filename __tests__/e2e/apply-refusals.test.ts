@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { serveGitHttp } from '../../test-support/git-http.js'
 import { runAction, type ActionRun } from '../../test-support/runner.js'
 import { ACTION_DIR, GITHUB_TOKEN, git, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
 
@@ -284,6 +285,29 @@ describe('apply lands in the other modes', () => {
       expect(run.main.exitCode).toBe(1)
       expect(run.main.stdout).toContain("::error::The input 'branch' (main) is the base, the checked-out or the default branch")
       expect(stateOf(workspace, origin)).toBe(before)
+    }
+  })
+
+  it('over https, pushes with github-token, replacing the credential the checkout persisted', async () => {
+    const origin = remoteWith(START)
+    const accepted = `Basic ${Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString('base64')}`
+    const remote = await serveGitHttp(origin, accepted)
+    try {
+      world = await startWorld([])
+      await uploadLeg(world, 'codex-x', patchOf(origin, (top) => writeFileSync(path.join(top, 'docs/guide.md'), 'better guide\n')))
+      const workspace = checkout(origin)
+      git(workspace, 'remote', 'set-url', 'origin', remote.url)
+      // As actions/checkout persists credentials: an extra header for the server, here with a stale token.
+      git(workspace, 'config', `http.${new URL(remote.url).origin}/.extraheader`, `AUTHORIZATION: basic ${Buffer.from('x-access-token:stale').toString('base64')}`)
+      const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x' })
+      expect(run.main.exitCode, run.main.stdout + run.main.stderr).toBe(0)
+      expect(git(origin, 'rev-parse', run.main.outputs.branch).trim()).toBe(run.main.outputs['commit-sha'])
+      expect(remote.authorizations.length).toBeGreaterThan(0)
+      expect(remote.authorizations.every((header) => header === accepted)).toBe(true)
+      // The header's token part is masked before git runs.
+      expect(run.main.masks).toContain(accepted.slice('Basic '.length))
+    } finally {
+      await remote.close()
     }
   })
 
