@@ -320,5 +320,13 @@ describe('apply lands in the other modes', () => {
     expect(run.main.exitCode).toBe(1)
     expect(run.main.stdout).toContain('::error::The github-token may not open a pull request (HTTP 403): give the job pull-requests: write')
     expect(world.github.pulls).toHaveLength(0)
+
+    world.github.forbidden.push(/^GET \/repos\/[^/]+\/[^/]+\/pulls\/\d+$/)
+    const workspace = checkout(origin)
+    const before = stateOf(workspace, origin)
+    const onComment = await applyJob(world, workspace, { 'artifact-name': 'codex-x', mode: 'push' }, { event: { issue: { number: 5, pull_request: {} } } })
+    expect(onComment.main.exitCode).toBe(1)
+    expect(onComment.main.stdout).toContain('::error::The github-token may not read pull request #5 (HTTP 403): give the job pull-requests: read.')
+    expect(stateOf(workspace, origin)).toBe(before)
   })
 })

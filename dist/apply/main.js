@@ -311,7 +311,9 @@ async function readTrigger(github) {
         return target(pull.number, pull.head.ref, pull.head.repo?.full_name);
     }
     if (payload.issue?.pull_request) {
-        const { data } = await github.rest.pulls.get({ ...repo, pull_number: payload.issue.number });
+        const { data } = await github.rest.pulls.get({ ...repo, pull_number: payload.issue.number }).catch((error) => {
+            throw new Error(status(error) === 403 ? forbidden(`read pull request #${payload.issue.number}`, 'pull-requests: read') : `Could not read pull request #${payload.issue.number}: ${error.message}`);
+        });
         return target(data.number, data.head.ref, data.head.repo?.full_name);
     }
     if (payload.issue)
