@@ -72,7 +72,8 @@ function treeOf(repository: string): string {
 }
 
 function stateOf(workspace: string, origin: string): string {
-  return [git(origin, 'for-each-ref'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
+  // count-objects: not even an unreferenced object is left in either repository.
+  return [git(origin, 'for-each-ref'), git(origin, 'count-objects', '-v'), git(workspace, 'count-objects', '-v'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
 }
 
 const START = { 'README.md': 'top\n', 'src/a.txt': 'a\n', 'docs/guide.md': 'guide\n' }
@@ -286,6 +287,13 @@ describe('apply lands in the other modes', () => {
       expect(run.main.stdout).toContain("::error::The input 'branch' (main) is the base, the checked-out or the default branch")
       expect(stateOf(workspace, origin)).toBe(before)
     }
+    // mode push without a pull request to push to (a scheduled run) is refused the same way.
+    const workspace = checkout(origin)
+    const before = stateOf(workspace, origin)
+    const run = await applyJob(world, workspace, { 'artifact-name': 'codex-x', mode: 'push' })
+    expect(run.main.exitCode).toBe(1)
+    expect(run.main.stdout).toContain('::error::mode push needs a pull request to push to')
+    expect(stateOf(workspace, origin)).toBe(before)
   })
 
   it('over https, pushes with github-token, replacing the credential the checkout persisted', async () => {

@@ -39,9 +39,10 @@ function treeOf(repository: string): string {
   return execFileSync('git', ['write-tree'], { cwd: repository, env, encoding: 'utf8' }).trim()
 }
 
-/** Everything a refusal must leave alone: both repositories' refs, the checkout's HEAD, index and work tree. */
+/** Everything a refusal must leave alone: both repositories' refs and objects, the checkout's HEAD, index and work tree. */
 function stateOf(workspace: string, origin: string): string {
-  return [git(origin, 'for-each-ref'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
+  // count-objects: not even an unreferenced object is left in either repository.
+  return [git(origin, 'for-each-ref'), git(origin, 'count-objects', '-v'), git(workspace, 'count-objects', '-v'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
 }
 
 function applyJob(w: World, workspace: string, inputs: Record<string, string>, options: { event?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<ActionRun> {

@@ -2,7 +2,7 @@ import { p as plainGit, t as trustedGit, w as warning, g as getInput, r as relat
 import { g as getOctokit, c as context } from '../chunks/github.js';
 import path from 'node:path';
 import { p as pathMatcher, a as picomatch, o as openAgentFile, A as AgentFileRefused, c as cutText, b as cutDiffstat, I as InputError, g as globProblem, r as readSecret, d as readBoolean, e as readList, f as readChoice } from '../chunks/inputs.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, cp } from 'node:fs/promises';
 import os from 'node:os';
 import { text } from 'node:stream/consumers';
 import { execFileSync } from 'node:child_process';
@@ -66,25 +66,27 @@ async function openRepository(workingDirectory) {
 function git(repository, args, env = {}) {
     return trustedGit(repository.gitDir, repository.top, args, env);
 }
-/** Runs `work` with a fresh index file outside the repository (GIT_INDEX_FILE), so the real index never changes. */
-async function withScratchIndex(work) {
-    const folder = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'codex-apply-index-'));
-    try {
-        return await work({ GIT_INDEX_FILE: path.join(folder, 'index') });
-    }
-    finally {
-        await rm(folder, { recursive: true, force: true });
-    }
+async function createScratch(repository) {
+    const folder = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'codex-apply-'));
+    const objects = path.join(folder, 'objects');
+    await mkdir(objects);
+    const realObjects = path.join(repository.gitDir, 'objects');
+    return {
+        env: (indexName) => ({ GIT_INDEX_FILE: path.join(folder, `${indexName}.index`), GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: realObjects }),
+        // Objects are named by their content: copying never changes one the repository already has.
+        keep: () => cp(objects, realObjects, { recursive: true, force: false, errorOnExist: false }),
+        remove: () => rm(folder, { recursive: true, force: true })
+    };
 }
 
 const SYMLINK_MODE = '120000';
 /**
- * Checks the legs' patches with git in scratch indexes, before anything is written: each applies to
+ * Checks the legs' patches with git in `scratch` (its own indexes and objects), before anything is written: each applies to
  * the checked-out commit, none was redacted, no two change the same path, the combined change stays
  * within max-files and max-bytes and off protected paths, and no link it leaves points outside the
  * repository. Throws a Refusal naming every offender.
  */
-async function checkLegs(repository, legs, policy) {
+async function checkLegs(repository, legs, policy, scratch) {
     const redacted = legs.filter((leg) => leg.redacted);
     if (redacted.length) {
         throw new Refusal(`Refused: the patch of ${names(redacted)} was redacted by the agent job (a secret value was removed, so its content is not what the agent left), or its run.json does not say it was not. Fix the secret's source and run the agent again.`, []);
@@ -93,27 +95,26 @@ async function checkLegs(repository, legs, policy) {
     if (totalBytes > policy.maxBytes)
         throw new Refusal(`Refused: the patches are ${totalBytes} bytes together, more than max-bytes (${policy.maxBytes}).`, []);
     const filesByLeg = new Map();
-    for (const leg of legs)
-        filesByLeg.set(leg.name, await withScratchIndex((env) => changedFiles(repository, [leg], env)));
+    for (const [n, leg] of legs.entries())
+        filesByLeg.set(leg.name, await changedFiles(repository, [leg], scratch.env(`leg-${n}`)));
     refuseOverlaps(filesByLeg);
-    return withScratchIndex(async (env) => {
-        const files = await changedFiles(repository, legs, env);
-        const tree = (await git(repository, ['write-tree'], env)).trim();
-        if (files.length > policy.maxFiles)
-            throw new Refusal(`Refused: the patches change ${files.length} files, more than max-files (${policy.maxFiles}).`, []);
-        const isProtected = pathMatcher(policy.protectedPaths);
-        const isAllowed = pathMatcher(policy.allowedPaths);
-        const refused = files.filter((file) => isProtected(file) && !isAllowed(file));
-        if (refused.length) {
-            throw new Refusal(`Refused: the patches change protected paths: ${refused.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, refused);
-        }
-        const escaping = await escapingLinks(repository, tree, files);
-        if (escaping.length) {
-            throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path));
-        }
-        const diffstat = files.length ? (await git(repository, ['-c', 'core.quotePath=false', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '--stat=120', repository.head, tree])).trimEnd() : '';
-        return { tree, files, filesByLeg, diffstat };
-    });
+    const env = scratch.env('combined');
+    const files = await changedFiles(repository, legs, env);
+    const tree = (await git(repository, ['write-tree'], env)).trim();
+    if (files.length > policy.maxFiles)
+        throw new Refusal(`Refused: the patches change ${files.length} files, more than max-files (${policy.maxFiles}).`, []);
+    const isProtected = pathMatcher(policy.protectedPaths);
+    const isAllowed = pathMatcher(policy.allowedPaths);
+    const refused = files.filter((file) => isProtected(file) && !isAllowed(file));
+    if (refused.length) {
+        throw new Refusal(`Refused: the patches change protected paths: ${refused.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, refused);
+    }
+    const escaping = await escapingLinks(repository, tree, files, env);
+    if (escaping.length) {
+        throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path));
+    }
+    const diffstat = files.length ? (await git(repository, ['-c', 'core.quotePath=false', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '--stat=120', repository.head, tree], env)).trimEnd() : '';
+    return { tree, files, filesByLeg, diffstat };
 }
 /** Applies the legs' patches in order to a scratch index holding the checked-out commit, and lists what they change. */
 async function changedFiles(repository, legs, env) {
@@ -140,18 +141,18 @@ function refuseOverlaps(filesByLeg) {
     }
 }
 /** Links among `files` in `tree` whose target leaves the repository (absolute, climbing above the top, or into .git). */
-async function escapingLinks(repository, tree, files) {
+async function escapingLinks(repository, tree, files, env) {
     if (!files.length)
         return [];
     const changed = new Set(files);
-    const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree]);
+    const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree], env);
     const escaping = [];
     for (const entry of listing.split('\0').filter(Boolean)) {
         const [meta, file] = [entry.slice(0, entry.indexOf('\t')), entry.slice(entry.indexOf('\t') + 1)];
         const [mode, , object] = meta.split(' ');
         if (mode !== SYMLINK_MODE || !changed.has(file))
             continue;
-        const target = await git(repository, ['cat-file', 'blob', object]);
+        const target = await git(repository, ['cat-file', 'blob', object], env);
         const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), target));
         if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || resolved.split('/')[0] === '.git')
             escaping.push({ path: file, target });
@@ -506,19 +507,19 @@ function oneLine(text) {
 }
 
 /** Commits the checked plan onto the checked-out commit, then pushes it or opens a pull request, as `mode` says. */
-async function land(repository, github, request) {
+async function land(repository, scratch, github, request) {
     const { settings, plan } = request;
+    // Everything that can still refuse is decided before the first write.
+    const base = settings.mode === 'pull-request' ? pullRequestBase(repository, request) : undefined;
+    const target = request.pullRequest;
+    if (settings.mode === 'push' && !target?.headRef)
+        throw new Error('mode push needs a pull request to push to: run apply on a pull_request, issue_comment (on a pull request) or workflow_run event, or use mode pull-request.');
+    await scratch.keep();
     const { name, email } = settings.author;
     const identity = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
     // commit-tree writes the commit from the checked tree: no hook, no index, no work tree involved.
     const commitSha = (await git(repository, ['commit-tree', plan.tree, '-p', repository.head, '-m', request.message], identity)).trim();
-    if (settings.mode === 'pull-request') {
-        const base = settings.base ?? repository.branch ?? request.defaultBase;
-        if (!base)
-            throw new Error("The pull request needs a base branch: HEAD is detached and the event names no default branch. Set the input 'base'.");
-        const taken = [base, repository.branch, request.defaultBase].filter((name) => Boolean(name));
-        if (taken.includes(settings.branch))
-            throw new Error(`The input 'branch' (${settings.branch}) is the base, the checked-out or the default branch: apply force-pushes its branch, so it must be a branch of its own.`);
+    if (base) {
         // The branch is apply's own: when it exists (the same scheduled job, again), it is replaced, and its open pull request updated.
         await push(repository, settings, `+${commitSha}:refs/heads/${settings.branch}`);
         const pullRequest = await openPullRequest(github, { head: settings.branch, base, title: request.title, body: request.body, labels: settings.labels, reviewers: settings.reviewers });
@@ -527,14 +528,21 @@ async function land(repository, github, request) {
     // push and commit: the commit goes onto the checkout, work tree and index included.
     await git(repository, ['read-tree', '-m', '-u', repository.head, commitSha]);
     await git(repository, ['update-ref', '-m', 'codex-action apply', 'HEAD', commitSha, repository.head]);
-    if (settings.mode === 'commit')
+    if (settings.mode === 'commit' || !target)
         return { commitSha, branch: repository.branch };
-    const target = request.pullRequest;
-    if (!target?.headRef)
-        throw new Error('mode push needs a pull request to push to: run apply on a pull_request, issue_comment (on a pull request) or workflow_run event, or use mode pull-request.');
     // Never forced: if the branch moved since the checkout, the push is refused and nothing is lost.
     await push(repository, settings, `${commitSha}:refs/heads/${target.headRef}`);
     return { commitSha, branch: target.headRef };
+}
+/** The base of the pull request; apply's branch, which it force-pushes, may be none of the branches people work on. */
+function pullRequestBase(repository, { settings, defaultBase }) {
+    const base = settings.base ?? repository.branch ?? defaultBase;
+    if (!base)
+        throw new Error("The pull request needs a base branch: HEAD is detached and the event names no default branch. Set the input 'base'.");
+    const taken = [base, repository.branch, defaultBase].filter((name) => Boolean(name));
+    if (taken.includes(settings.branch))
+        throw new Error(`The input 'branch' (${settings.branch}) is the base, the checked-out or the default branch: apply force-pushes its branch, so it must be a branch of its own.`);
+    return base;
 }
 /** Pushes to origin; over https, with github-token (the checkout's persisted credential, if any, is replaced). */
 async function push(repository, settings, refspec) {
@@ -565,17 +573,19 @@ async function applyLegs(settings, github, trigger) {
     const run = runContext();
     let legs = [];
     let plan;
+    let scratch;
     try {
         legs = await downloadLegs(settings);
         const repository = await openRepository(settings.workingDirectory);
-        plan = await checkLegs(repository, legs, settings.policy);
+        scratch = await createScratch(repository);
+        plan = await checkLegs(repository, legs, settings.policy, scratch);
         if (!plan.files.length)
             return { conclusion: 'no-changes', message: `Nothing to land: the patch${legs.length > 1 ? 'es change' : ' changes'} no file.`, legs, plan, refusedPaths: [] };
         if (settings.mode === 'push' && trigger.pullRequest?.fromFork) {
             return { conclusion: 'fork', message: `Not pushed: the pull request's branch lives in a fork, where apply never pushes. ${plan.files.length} files would change; the patch is in the artifact (git apply it on the branch).`, legs, plan, refusedPaths: [] };
         }
         const title = settings.title ?? defaultTitle(legs, run);
-        const landing = await land(repository, github, {
+        const landing = await land(repository, scratch, github, {
             settings,
             plan,
             title,
@@ -600,6 +610,9 @@ async function applyLegs(settings, github, trigger) {
         if (error instanceof Refusal)
             return { conclusion: 'refused', message: error.message, legs, plan, refusedPaths: error.paths };
         return { conclusion: 'failed', message: error.message, legs, plan, refusedPaths: [] };
+    }
+    finally {
+        await scratch?.remove();
     }
 }
 async function report(outcome, settings, github, trigger) {

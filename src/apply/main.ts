@@ -7,7 +7,7 @@ import { readApplySettings, type ApplySettings } from './inputs.js'
 import { land } from './land.js'
 import { commentBody, commitMessage, defaultTitle, pullRequestBody, runContext, type Outcome } from './messages.js'
 import { Refusal } from './refusal.js'
-import { openRepository } from './repository.js'
+import { createScratch, openRepository, type Scratch } from './repository.js'
 
 /** The trusted landing job: download the agent's patch(es), check them, land them, and say so on the pull request or issue. */
 async function main(): Promise<void> {
@@ -23,16 +23,18 @@ async function applyLegs(settings: ApplySettings, github: GitHub, trigger: Trigg
   const run = runContext()
   let legs: Leg[] = []
   let plan: Plan | undefined
+  let scratch: Scratch | undefined
   try {
     legs = await downloadLegs(settings)
     const repository = await openRepository(settings.workingDirectory)
-    plan = await checkLegs(repository, legs, settings.policy)
+    scratch = await createScratch(repository)
+    plan = await checkLegs(repository, legs, settings.policy, scratch)
     if (!plan.files.length) return { conclusion: 'no-changes', message: `Nothing to land: the patch${legs.length > 1 ? 'es change' : ' changes'} no file.`, legs, plan, refusedPaths: [] }
     if (settings.mode === 'push' && trigger.pullRequest?.fromFork) {
       return { conclusion: 'fork', message: `Not pushed: the pull request's branch lives in a fork, where apply never pushes. ${plan.files.length} files would change; the patch is in the artifact (git apply it on the branch).`, legs, plan, refusedPaths: [] }
     }
     const title = settings.title ?? defaultTitle(legs, run)
-    const landing = await land(repository, github, {
+    const landing = await land(repository, scratch, github, {
       settings,
       plan,
       title,
@@ -55,6 +57,8 @@ async function applyLegs(settings: ApplySettings, github: GitHub, trigger: Trigg
   } catch (error) {
     if (error instanceof Refusal) return { conclusion: 'refused', message: error.message, legs, plan, refusedPaths: error.paths }
     return { conclusion: 'failed', message: (error as Error).message, legs, plan, refusedPaths: [] }
+  } finally {
+    await scratch?.remove()
   }
 }
 

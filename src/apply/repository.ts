@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { plainGit, trustedGit } from '../git-dir.js'
@@ -26,12 +26,27 @@ export function git(repository: Pick<Repository, 'top' | 'gitDir'>, args: string
   return trustedGit(repository.gitDir, repository.top, args, env)
 }
 
-/** Runs `work` with a fresh index file outside the repository (GIT_INDEX_FILE), so the real index never changes. */
-export async function withScratchIndex<T>(work: (env: Record<string, string>) => Promise<T>): Promise<T> {
-  const folder = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'codex-apply-index-'))
-  try {
-    return await work({ GIT_INDEX_FILE: path.join(folder, 'index') })
-  } finally {
-    await rm(folder, { recursive: true, force: true })
+/**
+ * Where apply's checks write: their own object directory (the repository's objects readable as an
+ * alternate) and index files, outside the repository, so a refused patch leaves not even an object
+ * behind. `keep` copies the objects into the repository once the patch is to land.
+ */
+export interface Scratch {
+  /** The environment for git, with a fresh index of this name. */
+  env(indexName: string): Record<string, string>
+  keep(): Promise<void>
+  remove(): Promise<void>
+}
+
+export async function createScratch(repository: Repository): Promise<Scratch> {
+  const folder = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'codex-apply-'))
+  const objects = path.join(folder, 'objects')
+  await mkdir(objects)
+  const realObjects = path.join(repository.gitDir, 'objects')
+  return {
+    env: (indexName) => ({ GIT_INDEX_FILE: path.join(folder, `${indexName}.index`), GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: realObjects }),
+    // Objects are named by their content: copying never changes one the repository already has.
+    keep: () => cp(objects, realObjects, { recursive: true, force: false, errorOnExist: false }),
+    remove: () => rm(folder, { recursive: true, force: true })
   }
 }
