@@ -98,7 +98,8 @@ async function expectRefusal(origin: string, inputs: Record<string, string>, mes
   return run
 }
 
-describe('apply refuses, changing nothing', () => {
+// Several apply runs per test (the bad inputs: thirteen); the full suite runs files side by side.
+describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
   it('a patch that does not apply to the checked-out commit', async () => {
     const origin = remoteWith(START)
     world = await startWorld([])
@@ -225,7 +226,7 @@ describe('apply refuses, changing nothing', () => {
   })
 })
 
-describe('apply lands in the other modes', () => {
+describe('apply lands in the other modes', { timeout: 180_000 }, () => {
   it('push: commits onto the pull request branch and pushes it, never forced', async () => {
     const origin = remoteWith(START)
     const feature = checkout(origin)

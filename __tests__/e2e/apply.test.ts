@@ -66,7 +66,8 @@ async function agentLeg(w: World, origin: string, command: string, inputs: Recor
   return { workspace, run }
 }
 
-describe('agent job, then apply', () => {
+// Each test runs the real Codex once per leg, one after the other; the full suite runs files side by side.
+describe('agent job, then apply', { timeout: 300_000 }, () => {
   it('opens a pull request from a branch on the remote whose tree is the agent tree, and comments on the triggering issue', async () => {
     const origin = remoteWith({ 'README.md': '# scratch\n', 'src/old.ts': 'export const legacyFetch = 1\n', 'src/gone.txt': 'bye\n' })
     world = await startWorld([
