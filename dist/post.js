@@ -1,5 +1,12 @@
-import { i as info, w as warning } from './chunks/git-dir.js';
-import { i as cleanup, j as loadRunState } from './chunks/state.js';
+import { I as cleanup, J as loadRunState, i as info, w as warning } from './chunks/state.js';
+import 'node:crypto';
+import 'node:child_process';
+import 'node:fs/promises';
+import 'node:path';
+import 'node:os';
+import 'node:util';
+import 'node:fs';
+import 'node:net';
 import 'os';
 import 'crypto';
 import 'fs';
@@ -12,11 +19,9 @@ import 'events';
 import 'assert';
 import 'util';
 import 'node:assert';
-import 'node:net';
 import 'node:http';
 import 'node:stream';
 import 'node:buffer';
-import 'node:util';
 import 'node:querystring';
 import 'node:events';
 import 'node:diagnostics_channel';
@@ -32,12 +37,6 @@ import 'node:dns';
 import 'string_decoder';
 import 'child_process';
 import 'timers';
-import 'node:child_process';
-import 'node:crypto';
-import 'node:fs/promises';
-import 'node:path';
-import 'node:os';
-import 'node:fs';
 
 cleanup(loadRunState())
     .then((left) => {
