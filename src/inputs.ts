@@ -31,6 +31,10 @@ export interface Settings {
   codexArgs: string[]
   workingDirectory: string
   sandbox: SandboxMode
+  /** workspace-write only: whether the agent's commands may use the network inside Codex's sandbox. */
+  networkAccess: boolean
+  /** workspace-write only: folders besides the working directory and /tmp that the agent may write, relative to the working directory or absolute. */
+  writableRoots: string[]
   allowSelfHosted: boolean
   timeoutMs: number
   uploadArtifacts: boolean
@@ -119,6 +123,8 @@ export function readSettings(env: Env = process.env): Settings {
     codexArgs: readCodexArgs(),
     workingDirectory,
     sandbox: readChoice('sandbox', SANDBOX_MODES) ?? 'bypass',
+    networkAccess: readBoolean('network-access', false),
+    writableRoots: readWritableRoots(),
     allowSelfHosted: readBoolean('allow-self-hosted', false),
     timeoutMs: readTimeoutMinutes() * 60_000,
     uploadArtifacts: readBoolean('upload-artifacts', true),
@@ -136,6 +142,11 @@ export function readSettings(env: Env = process.env): Settings {
   }
   if (settings.isolation === 'none' && settings.network !== 'open') {
     throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
+  }
+  for (const input of ['network-access', 'writable-roots']) {
+    if (core.getInput(input) && settings.sandbox !== 'workspace-write') {
+      throw new InputError(input, `is set while 'sandbox' is '${settings.sandbox}', where it means nothing (it tunes Codex's workspace-write sandbox only)`, `'${input}' only with 'sandbox: workspace-write'`)
+    }
   }
   return settings
 }
@@ -401,6 +412,20 @@ function readList(input: string): string[] {
     .split(/[\n,]/)
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+function readWritableRoots(): string[] {
+  const roots = core
+    .getInput('writable-roots')
+    .split('\n')
+    .map((root) => root.trim())
+    .filter(Boolean)
+  const accepted = 'folders, one per line, relative to the working directory or absolute, other than / (which would let the agent write everywhere)'
+  for (const root of roots) {
+    if (/[\x00-\x1f\x7f]/.test(root)) throw new InputError('writable-roots', `names '${root}', which holds a control character`, accepted)
+    if (path.resolve('/', root) === '/' && path.isAbsolute(root)) throw new InputError('writable-roots', `names '${root}', the whole file system`, accepted)
+  }
+  return roots
 }
 
 function readAllowHosts(): string[] {

@@ -17,6 +17,7 @@ import { OUTPUT_LIMIT_BYTES, SUMMARY_PART_BYTES, cutDiffstat, cutEscapedText, cu
 import type { Redactor } from './redact.js'
 import type { StageClock } from './stage-clock.js'
 import type { RunOutcome } from './run/index.js'
+import type { SandboxProbe } from './sandbox-probe.js'
 
 export interface Report {
   settings: Settings
@@ -31,6 +32,8 @@ export interface Report {
   withheld: string[]
   /** What the agent's network was limited to, and what it was refused. */
   network?: NetworkReport
+  /** What Codex's own sandbox probe found, when a sandbox mode ran. */
+  sandbox?: SandboxProbe
 }
 
 export interface Publication {
@@ -71,6 +74,7 @@ function runRecord(report: Report): Record<string, unknown> {
     codexSource: codex.source,
     model: settings.model ?? null,
     sandbox: settings.sandbox,
+    sandboxProbe: report.sandbox ?? null,
     isolation: identity.mode,
     startedAt: outcome.startedAt.toISOString(),
     codexDurationMs: outcome.durationMs,
@@ -166,6 +170,7 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
   const summary = core.summary
     .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
     .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
+  if (report.sandbox) summary.addRaw(`Sandbox: ${report.sandbox.mode} (Codex's own sandbox; ${escapeHtml(report.sandbox.summary)}).`, true)
   // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML, each part cut to size.
   if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${cutEscapedText(escapeHtml(outcome.failure), ' …(cut; events.jsonl and codex.log in the artifact have all of it)')}\n`, true)
   if (outcome.finalMessage) summary.addHeading('Final message', 3).addCodeBlock(cutEscapedText(escapeHtml(outcome.finalMessage), MESSAGE_CUT_NOTE), 'markdown')

@@ -1,4 +1,4 @@
-import { i as info, w as warning, j as debug, h as setSecret, H as HttpClient, J as BearerCredentialHandler, K as HttpCodes, L as getAugmentedNamespace, M as commonjsGlobal, N as getDefaultExportFromCjs, O as error$1, P as requireTunnel, Q as requireUndici, R as undiciExports } from './state.js';
+import { i as info, w as warning, j as debug, h as setSecret, H as HttpClient, K as BearerCredentialHandler, L as HttpCodes, M as getAugmentedNamespace, N as commonjsGlobal, O as getDefaultExportFromCjs, P as error$1, Q as requireTunnel, R as requireUndici, S as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';

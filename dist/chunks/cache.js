@@ -1,4 +1,4 @@
-import { j as debug, S as mkdirP, m as exec, T as which, w as warning, i as info, K as HttpCodes, U as HttpClientError, H as HttpClient, V as isDebug, h as setSecret, J as BearerCredentialHandler, W as rmRF, O as error } from './state.js';
+import { j as debug, T as mkdirP, m as exec, U as which, w as warning, i as info, L as HttpCodes, V as HttpClientError, H as HttpClient, W as isDebug, h as setSecret, K as BearerCredentialHandler, X as rmRF, P as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
