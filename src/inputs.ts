@@ -124,7 +124,7 @@ export function readSettings(env: Env = process.env): Settings {
     workingDirectory,
     sandbox: readChoice('sandbox', SANDBOX_MODES) ?? 'bypass',
     networkAccess: readBoolean('network-access', false),
-    writableRoots: readWritableRoots(),
+    writableRoots: readWritableRoots(workingDirectory),
     allowSelfHosted: readBoolean('allow-self-hosted', false),
     timeoutMs: readTimeoutMinutes() * 60_000,
     uploadArtifacts: readBoolean('upload-artifacts', true),
@@ -414,16 +414,22 @@ function readList(input: string): string[] {
     .filter(Boolean)
 }
 
-function readWritableRoots(): string[] {
+function readWritableRoots(workingDirectory: string): string[] {
   const roots = core
     .getInput('writable-roots')
     .split('\n')
     .map((root) => root.trim())
     .filter(Boolean)
-  const accepted = 'folders, one per line, relative to the working directory or absolute, other than / (which would let the agent write everywhere)'
+  if (roots.length === 0) return roots
+  const accepted = 'folders, one per line: relative ones inside the repository (from the working directory), others absolute, and not / (which would let the agent write everywhere)'
+  // The agent may see the repository elsewhere (its own mount): a relative root is resolved there, so it must stay inside.
+  const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: workingDirectory, encoding: 'utf8' }).trim()
   for (const root of roots) {
     if (/[\x00-\x1f\x7f]/.test(root)) throw new InputError('writable-roots', `names '${root}', which holds a control character`, accepted)
-    if (path.resolve('/', root) === '/' && path.isAbsolute(root)) throw new InputError('writable-roots', `names '${root}', the whole file system`, accepted)
+    if (path.isAbsolute(root) && path.resolve(root) === '/') throw new InputError('writable-roots', `names '${root}', the whole file system`, accepted)
+    if (!path.isAbsolute(root) && relativeInside(top, path.resolve(workingDirectory, root)) === undefined) {
+      throw new InputError('writable-roots', `names '${root}', which leads out of the repository`, accepted)
+    }
   }
   return roots
 }

@@ -210,10 +210,10 @@ describe('configureCodex', () => {
   })
 
   it("writes network-access and writable-roots into [sandbox_workspace_write], relative roots from where the agent sees the working directory", async () => {
-    const { configPath, workingDirectory } = await configure('sandbox-table', { mode: 'user', settings: { sandbox: 'workspace-write', networkAccess: true, writableRoots: ['build/out', '../shared', '/var/cache/tool'] } })
+    const { configPath, workingDirectory } = await configure('sandbox-table', { mode: 'user', settings: { sandbox: 'workspace-write', networkAccess: true, writableRoots: ['build/out', '../docs', '/var/cache/tool'] } })
     const agentPkg = workingDirectory
     expect(agentPkg).not.toContain(RUNNER_TOP)
-    expect(readConfig(configPath).sandbox_workspace_write).toEqual({ network_access: true, writable_roots: [path.join(agentPkg, 'build/out'), path.join(path.dirname(agentPkg), 'shared'), '/var/cache/tool'] })
+    expect(readConfig(configPath).sandbox_workspace_write).toEqual({ network_access: true, writable_roots: [path.join(agentPkg, 'build/out'), path.join(path.dirname(agentPkg), 'docs'), '/var/cache/tool'] })
     const closed = await configure('sandbox-table-closed', { settings: { sandbox: 'workspace-write' } })
     expect(readConfig(closed.configPath).sandbox_workspace_write).toEqual({ network_access: false, writable_roots: [] })
     for (const sandbox of ['bypass', 'read-only'] as const) {

@@ -78,6 +78,16 @@ describe('readSettings', () => {
     }
   })
 
+  it('takes a relative writable root that stays inside the repository, from a working-directory below the top', () => {
+    mkdirSync(path.join(workspace, 'pkg'))
+    input('working-directory', 'pkg')
+    input('sandbox', 'workspace-write')
+    input('writable-roots', '../docs\nbuild')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace }).writableRoots).toEqual(['../docs', 'build'])
+    input('writable-roots', '../..')
+    expect(() => readSettings({ GITHUB_WORKSPACE: workspace })).toThrow("Input 'writable-roots' names '../..', which leads out of the repository. Expected folders, one per line: relative ones inside the repository")
+  })
+
   it('refuses a bad network-access and a writable root that is the whole file system or holds a control character', () => {
     input('sandbox', 'workspace-write')
     input('network-access', 'yes')
@@ -85,7 +95,7 @@ describe('readSettings', () => {
     input('network-access', '')
     for (const root of ['/', '//', '/./', '/..', 'a\tb']) {
       input('writable-roots', `build\n${root}`)
-      expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), JSON.stringify(root)).toThrow(/^Input 'writable-roots' names '.*', (the whole file system|which holds a control character)\. Expected folders, one per line, relative to the working directory or absolute, other than \//)
+      expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), JSON.stringify(root)).toThrow(/^Input 'writable-roots' names '.*', (the whole file system|which holds a control character)\. Expected folders, one per line: relative ones inside the repository \(from the working directory\), others absolute, and not \//)
     }
   })
 })
