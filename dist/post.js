@@ -1,4 +1,4 @@
-import { I as cleanup, J as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { J as cleanup, K as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';

@@ -4,6 +4,7 @@ import { restoreGitDir } from './git-dir.js'
 import { removeFirewall } from './egress/firewall.js'
 import { findPrivilege, identityForCleanup, processesOf } from './isolation.js'
 import { handBack, removeAgentFolders } from './lend.js'
+import { restoreSysctl } from './sandbox-probe.js'
 import type { RunState } from './state.js'
 
 /**
@@ -37,6 +38,14 @@ export async function cleanup(state: RunState | undefined): Promise<string[]> {
   if (state.firewall) {
     if ((await processesOf(state.firewall.uid)).length) left.push(`the firewall chain ${state.firewall.chain} (processes of uid ${state.firewall.uid} are still alive)`)
     else left.push(...(await removeFirewall(identity.privilege ?? (await findPrivilege()), state.firewall)))
+  }
+  const { relaxedSysctl } = state
+  if (relaxedSysctl) {
+    await step(`restore ${relaxedSysctl.name} to ${relaxedSysctl.value}`, async () => {
+      const privilege = identity.privilege ?? (await findPrivilege())
+      if (!privilege) throw new Error('the action has neither root nor passwordless sudo now')
+      await restoreSysctl(privilege, relaxedSysctl)
+    })
   }
   if (left.length && process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write()

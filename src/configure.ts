@@ -52,6 +52,8 @@ const CONTROLLED_KEYS = [
   `model_providers.${PROVIDER_ID}.requires_openai_auth`,
   'approval_policy',
   'sandbox_mode',
+  'sandbox_workspace_write.network_access',
+  'sandbox_workspace_write.writable_roots',
   'analytics.enabled',
   'features.plugins',
   'features.shell_snapshot',
@@ -70,7 +72,7 @@ export async function configureCodex(
   env: NodeJS.ProcessEnv = process.env
 ): Promise<AgentConfiguration> {
   const passthrough = passthroughValues(settings.envPassthrough, env)
-  const config = buildConfig(settings, endpoint, passthrough)
+  const config = buildConfig(settings, endpoint, passthrough, view.workingDirectory)
   const configPath = path.join(folders.codexHome, 'config.toml')
   await writeFile(configPath, stringifyToml(config) + '\n', { mode: 0o600, flag: 'wx' })
 
@@ -107,7 +109,7 @@ function passthroughValues(names: string[], env: NodeJS.ProcessEnv): Record<stri
   return values
 }
 
-function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: Record<string, string>): Record<string, unknown> {
+function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: Record<string, string>, workingDirectory: string): Record<string, unknown> {
   const config = structuredClone(settings.extraConfig)
   const overridden: string[] = []
   const set = (keyPath: string, value: unknown): void => {
@@ -143,6 +145,11 @@ function buildConfig(settings: Settings, endpoint: ModelEndpoint, passthrough: R
   set(`${provider}.wire_api`, 'responses')
   set('approval_policy', 'never')
   set('sandbox_mode', settings.sandbox === 'bypass' ? 'danger-full-access' : settings.sandbox)
+  if (settings.sandbox === 'workspace-write') {
+    set('sandbox_workspace_write.network_access', settings.networkAccess)
+    // Relative roots are the user's view of the repository; the agent may see it elsewhere (its own mount).
+    set('sandbox_workspace_write.writable_roots', settings.writableRoots.map((root) => path.resolve(workingDirectory, root)))
+  }
   set('check_for_update_on_startup', false)
   // Without these Codex calls github.com and chatgpt.com even with a custom provider.
   set('analytics.enabled', false)

@@ -33,6 +33,10 @@ export interface Settings {
   codexArgs: string[]
   workingDirectory: string
   sandbox: SandboxMode
+  /** workspace-write only: whether the agent's commands may use the network inside Codex's sandbox. */
+  networkAccess: boolean
+  /** workspace-write only: folders besides the working directory and /tmp that the agent may write, relative to the working directory or absolute. */
+  writableRoots: string[]
   allowSelfHosted: boolean
   timeoutMs: number
   uploadArtifacts: boolean
@@ -124,6 +128,8 @@ export function readSettings(env: Env = process.env): Settings {
     codexArgs: readCodexArgs(),
     workingDirectory,
     sandbox: readChoice('sandbox', SANDBOX_MODES) ?? 'bypass',
+    networkAccess: readBoolean('network-access', false),
+    writableRoots: readWritableRoots(workingDirectory),
     allowSelfHosted: readBoolean('allow-self-hosted', false),
     timeoutMs: readTimeoutMinutes() * 60_000,
     uploadArtifacts: readBoolean('upload-artifacts', true),
@@ -142,6 +148,11 @@ export function readSettings(env: Env = process.env): Settings {
   }
   if (settings.isolation === 'none' && settings.network !== 'open') {
     throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
+  }
+  for (const input of ['network-access', 'writable-roots']) {
+    if (core.getInput(input) && settings.sandbox !== 'workspace-write') {
+      throw new InputError(input, `is set while 'sandbox' is '${settings.sandbox}', where it means nothing (it tunes Codex's workspace-write sandbox only)`, `'${input}' only with 'sandbox: workspace-write'`)
+    }
   }
   return settings
 }
@@ -407,6 +418,26 @@ export function readList(input: string): string[] {
     .split(/[\n,]/)
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+function readWritableRoots(workingDirectory: string): string[] {
+  const roots = core
+    .getInput('writable-roots')
+    .split('\n')
+    .map((root) => root.trim())
+    .filter(Boolean)
+  if (roots.length === 0) return roots
+  const accepted = 'folders, one per line: relative ones inside the repository (from the working directory), others absolute, and not / (which would let the agent write everywhere)'
+  // The agent may see the repository elsewhere (its own mount): a relative root is resolved there, so it must stay inside.
+  const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: workingDirectory, encoding: 'utf8' }).trim()
+  for (const root of roots) {
+    if (/[\x00-\x1f\x7f]/.test(root)) throw new InputError('writable-roots', `names '${root}', which holds a control character`, accepted)
+    if (path.isAbsolute(root) && path.resolve(root) === '/') throw new InputError('writable-roots', `names '${root}', the whole file system`, accepted)
+    if (!path.isAbsolute(root) && relativeInside(top, path.resolve(workingDirectory, root)) === undefined) {
+      throw new InputError('writable-roots', `names '${root}', which leads out of the repository`, accepted)
+    }
+  }
+  return roots
 }
 
 function readAllowHosts(): string[] {

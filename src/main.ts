@@ -16,6 +16,7 @@ import { startModelProxy } from './model-proxy.js'
 import { publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
 import { runCodex } from './run/index.js'
+import { probeSandbox } from './sandbox-probe.js'
 import { StageClock } from './stage-clock.js'
 import { saveRunState, type RunState } from './state.js'
 
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     configuration.env = withEgressEnvironment(configuration.env, egress)
     const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
 
+    const sandbox = await clock.time('sandbox-probe', () => probeSandbox(settings, view.binary, identity, configuration, (relaxedSysctl) => saveRunState(Object.assign(state, { relaxedSysctl }))))
     const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor))
 
     const survivors = await clock.time('stop', () => identity.stop())
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
     const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths))
     const network = await egress.close()
-    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network }, redactor)
+    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network, sandbox }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
     await egress?.close()

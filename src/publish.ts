@@ -4,19 +4,19 @@ import { stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { findAgentFiles, openAgentFile, type AgentFile } from './agent-files.js'
-import { escapeHtml } from './agent-text.js'
 import type { Changes } from './collect.js'
 import type { NetworkReport } from './egress/index.js'
-import { addNetworkSummary } from './egress/summary.js'
 import type { AgentConfiguration } from './configure.js'
 import type { Settings } from './inputs.js'
 import type { InstalledCodex } from './install/index.js'
 import type { AgentIdentity } from './isolation.js'
 import type { Usage } from './model-proxy.js'
-import { OUTPUT_LIMIT_BYTES, SUMMARY_PART_BYTES, cutDiffstat, cutEscapedText, cutFileList, cutText } from './output-limits.js'
+import { OUTPUT_LIMIT_BYTES, cutDiffstat, cutFileList, cutText } from './output-limits.js'
 import type { Redactor } from './redact.js'
 import type { StageClock } from './stage-clock.js'
 import type { RunOutcome } from './run/index.js'
+import type { SandboxProbe } from './sandbox-probe.js'
+import { writeSummary } from './summary.js'
 
 export interface Report {
   settings: Settings
@@ -31,6 +31,14 @@ export interface Report {
   withheld: string[]
   /** What the agent's network was limited to, and what it was refused. */
   network?: NetworkReport
+  /** What Codex's own sandbox probe found, when a sandbox mode ran. */
+  sandbox?: SandboxProbe
+  /** The limits the model proxy enforced, and which one stopped the run. */
+  budget?: { maxTokens?: number; maxModelRequests?: number; exceeded?: 'max-tokens' | 'max-model-requests' }
+  /** What the run cost by the listed prices: an estimate, never the bill. */
+  cost?: { model: string; estimatedUsd: number; source: 'built-in' | 'model-prices' }
+  /** The final message read against the output schema, when one was given. */
+  structuredOutput?: { value?: unknown; errors?: string[] }
 }
 
 export interface Publication {
@@ -71,6 +79,7 @@ function runRecord(report: Report): Record<string, unknown> {
     codexSource: codex.source,
     model: settings.model ?? null,
     sandbox: settings.sandbox,
+    sandboxProbe: report.sandbox ?? null,
     isolation: identity.mode,
     startedAt: outcome.startedAt.toISOString(),
     codexDurationMs: outcome.durationMs,
@@ -161,36 +170,3 @@ function setOutputs(report: Report, publication: Publication): void {
   core.setOutput('exit-code', outcome.exitCode === null ? '' : String(outcome.exitCode))
   core.setOutput('refused-hosts', JSON.stringify(report.network?.refusedHosts ?? []))
 }
-
-async function writeSummary(report: Report, publication: Publication): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
-  const { outcome, changes, usage, identity, codex } = report
-  const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫' }[outcome.conclusion]
-  const summary = core.summary
-    .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
-    .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
-  // The agent wrote the message, the file names and maybe the failure: shown as text, never as HTML, each part cut to size.
-  if (outcome.failure) summary.addRaw(`\n<b>Why:</b> ${cutEscapedText(escapeHtml(outcome.failure), ' …(cut; events.jsonl and codex.log in the artifact have all of it)')}\n`, true)
-  if (outcome.finalMessage) summary.addHeading('Final message', 3).addCodeBlock(cutEscapedText(escapeHtml(outcome.finalMessage), MESSAGE_CUT_NOTE), 'markdown')
-  summary.addHeading('Changes', 3).addRaw(changes.hasChanges ? '' : 'No files changed.', true)
-  const leftOut = [
-    report.withheld.length ? `${report.withheld.length} private entries of earlier steps were not lent to the agent and are not in the patch` : '',
-    changes.nestedRepositories.length ? `${changes.nestedRepositories.length} git repositories inside the work tree are not in the patch` : ''
-  ].filter(Boolean)
-  if (leftOut.length) summary.addRaw(`${leftOut.join('; ')} (run.json in the artifact lists them).`, true)
-  if (changes.hasChanges) summary.addCodeBlock(cutDiffstat(escapeHtml(changes.diffstat), SUMMARY_PART_BYTES), 'text')
-  summary.addHeading('Usage', 3).addTable([
-    [
-      { data: 'requests', header: true },
-      { data: 'input tokens', header: true },
-      { data: 'cached input', header: true },
-      { data: 'output tokens', header: true },
-      { data: 'total', header: true }
-    ],
-    [String(usage.requests), String(usage.input_tokens), String(usage.cached_input_tokens), String(usage.output_tokens), String(usage.total_tokens)]
-  ])
-  if (report.network) addNetworkSummary(summary, report.network)
-  if (publication.artifactUrl) summary.addLink('Patch and logs (artifact)', publication.artifactUrl)
-  await summary.write()
-}
-

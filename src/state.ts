@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import type { FirewallState } from './egress/firewall.js'
 import type { GitDirs } from './git-dir.js'
 import type { AgentFolders } from './lend.js'
+import type { RelaxedSysctl } from './sandbox-probe.js'
 
 /** What main leaves for the post step: the only data that crosses from one to the other. */
 export interface RunState {
@@ -14,6 +15,8 @@ export interface RunState {
   gitDirs?: GitDirs
   /** The kernel rules of this run's agent uid, saved before they are added. */
   firewall?: FirewallState
+  /** A kernel setting relaxed so that Codex's sandbox could start, saved before it was changed. */
+  relaxedSysctl?: RelaxedSysctl
 }
 
 const KEY = 'codex-action-run'

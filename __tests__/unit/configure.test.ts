@@ -35,6 +35,8 @@ function settings(overrides: Partial<Settings> = {}): Settings {
     codexArgs: [],
     workingDirectory: '/tmp',
     sandbox: 'bypass',
+    networkAccess: false,
+    writableRoots: [],
     allowSelfHosted: false,
     timeoutMs: 30 * 60_000,
     uploadArtifacts: true,
@@ -206,6 +208,26 @@ describe('configureCodex', () => {
       const { configPath } = await configure(`sandbox-${sandbox}`, { settings: { sandbox: sandbox as Settings['sandbox'] } })
       expect(readConfig(configPath).sandbox_mode).toBe(expected)
     }
+  })
+
+  it("writes network-access and writable-roots into [sandbox_workspace_write], relative roots from where the agent sees the working directory", async () => {
+    const { configPath, workingDirectory } = await configure('sandbox-table', { mode: 'user', settings: { sandbox: 'workspace-write', networkAccess: true, writableRoots: ['build/out', '../docs', '/var/cache/tool'] } })
+    const agentPkg = workingDirectory
+    expect(agentPkg).not.toContain(RUNNER_TOP)
+    expect(readConfig(configPath).sandbox_workspace_write).toEqual({ network_access: true, writable_roots: [path.join(agentPkg, 'build/out'), path.join(path.dirname(agentPkg), 'docs'), '/var/cache/tool'] })
+    const closed = await configure('sandbox-table-closed', { settings: { sandbox: 'workspace-write' } })
+    expect(readConfig(closed.configPath).sandbox_workspace_write).toEqual({ network_access: false, writable_roots: [] })
+    for (const sandbox of ['bypass', 'read-only'] as const) {
+      const { configPath: other } = await configure(`sandbox-table-${sandbox}`, { settings: { sandbox } })
+      expect(readConfig(other).sandbox_workspace_write).toBeUndefined()
+    }
+  })
+
+  it("overrides a 'config' that opens the workspace-write sandbox, with a warning", async () => {
+    const extraConfig = { sandbox_workspace_write: { network_access: true, writable_roots: ['/'] } }
+    const { configPath } = await configure('sandbox-table-config', { settings: { sandbox: 'workspace-write', extraConfig } })
+    expect(readConfig(configPath).sandbox_workspace_write).toEqual({ network_access: false, writable_roots: [] })
+    expect(warnings().join('\n')).toContain('sandbox_workspace_write.network_access, sandbox_workspace_write.writable_roots')
   })
 
   it('sets model and reasoning effort from the inputs', async () => {

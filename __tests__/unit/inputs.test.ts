@@ -56,4 +56,46 @@ describe('readSettings', () => {
     input('working-directory', 'alias')
     expect(readSettings({ GITHUB_WORKSPACE: workspace }).workingDirectory).toBe(path.join(execFileSync('realpath', [workspace], { encoding: 'utf8' }).trim(), 'pkg'))
   })
+
+  it("reads network-access and writable-roots (one per line) for 'sandbox: workspace-write'", () => {
+    input('sandbox', 'workspace-write')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace })).toMatchObject({ networkAccess: false, writableRoots: [] })
+    input('network-access', 'true')
+    input('writable-roots', 'build/out\n  /var/cache/tool, with a comma  \n\n')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace })).toMatchObject({ sandbox: 'workspace-write', networkAccess: true, writableRoots: ['build/out', '/var/cache/tool, with a comma'] })
+  })
+
+  it("refuses network-access and writable-roots where Codex's workspace-write sandbox is not in use", () => {
+    for (const sandbox of ['', 'bypass', 'read-only']) {
+      input('sandbox', sandbox)
+      for (const [name, value] of [['network-access', 'true'], ['writable-roots', 'build']]) {
+        input(name, value)
+        expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), `${name} with sandbox '${sandbox}'`).toThrow(
+          `Input '${name}' is set while 'sandbox' is '${sandbox || 'bypass'}', where it means nothing (it tunes Codex's workspace-write sandbox only). Expected '${name}' only with 'sandbox: workspace-write'.`
+        )
+        input(name, '')
+      }
+    }
+  })
+
+  it('takes a relative writable root that stays inside the repository, from a working-directory below the top', () => {
+    mkdirSync(path.join(workspace, 'pkg'))
+    input('working-directory', 'pkg')
+    input('sandbox', 'workspace-write')
+    input('writable-roots', '../docs\nbuild')
+    expect(readSettings({ GITHUB_WORKSPACE: workspace }).writableRoots).toEqual(['../docs', 'build'])
+    input('writable-roots', '../..')
+    expect(() => readSettings({ GITHUB_WORKSPACE: workspace })).toThrow("Input 'writable-roots' names '../..', which leads out of the repository. Expected folders, one per line: relative ones inside the repository")
+  })
+
+  it('refuses a bad network-access and a writable root that is the whole file system or holds a control character', () => {
+    input('sandbox', 'workspace-write')
+    input('network-access', 'yes')
+    expect(() => readSettings({ GITHUB_WORKSPACE: workspace })).toThrow("Input 'network-access' is 'yes'. Expected 'true' or 'false'.")
+    input('network-access', '')
+    for (const root of ['/', '//', '/./', '/..', 'a\tb']) {
+      input('writable-roots', `build\n${root}`)
+      expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), JSON.stringify(root)).toThrow(/^Input 'writable-roots' names '.*', (the whole file system|which holds a control character)\. Expected folders, one per line: relative ones inside the repository \(from the working directory\), others absolute, and not \//)
+    }
+  })
 })

@@ -1,4 +1,4 @@
-import { k as debug, S as mkdirP, o as exec, T as which, w as warning, i as info, L as HttpCodes, U as HttpClientError, H as HttpClient, V as isDebug, j as setSecret, K as BearerCredentialHandler, W as rmRF, O as error } from './state.js';
+import { k as debug, T as mkdirP, o as exec, U as which, w as warning, i as info, M as HttpCodes, V as HttpClientError, H as HttpClient, W as isDebug, j as setSecret, L as BearerCredentialHandler, X as rmRF, P as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';

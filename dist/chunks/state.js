@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { realpath, lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
 import path$1 from 'node:path';
 import os$1 from 'node:os';
@@ -31502,6 +31502,125 @@ async function isMounted(mountPoint) {
     return mounts.split('\n').some((line) => line.split(' ')[4]?.replace(/\\(\d{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))) === mountPoint);
 }
 
+/** Ubuntu 23.10 and later (the 24.04 hosted runners) stop unprivileged user namespaces through AppArmor with this. */
+const APPARMOR_USERNS = 'kernel.apparmor_restrict_unprivileged_userns';
+const STARTED = 'codex-action-sandbox-started';
+const WROTE = 'codex-action-sandbox-wrote';
+// Says it started, then tries the write; a write that got through is undone at once and reported.
+const PROBE_SCRIPT = `echo ${STARTED}; if (printf x > "$1") 2>/dev/null; then rm -f "$1"; echo ${WROTE}; fi; exit 0`;
+const PROBE_TIME_LIMIT_MS = 30_000;
+const THIS_MACHINE = { read: readSysctl, privilege: findPrivilege };
+/**
+ * Before Codex starts in one of its sandbox modes, runs one command under that sandbox the way
+ * Codex will run the agent's commands (`codex sandbox`, as the agent user, with the agent's
+ * environment and config.toml): the sandbox must start here, and a write outside the folders it
+ * may write must be refused. Where the kernel keeps the sandbox from starting, says why and how to
+ * fix it, or, for the one AppArmor setting that Ubuntu's hosted runners set, relaxes it for this
+ * run when the action has root or sudo (`onRelax` records it first, so cleanup can restore it).
+ */
+async function probeSandbox(settings, binary, identity, configuration, onRelax, kernel = THIS_MACHINE) {
+    if (settings.sandbox === 'bypass')
+        return undefined;
+    const mode = settings.sandbox;
+    const target = probeTarget(mode, configuration, settings.writableRoots);
+    let run = await runProbe(binary, mode, identity, configuration, target);
+    let relaxed;
+    if (!run.stdout.includes(STARTED)) {
+        const blocker = await sandboxBlocker(kernel.read);
+        const privilege = blocker?.name === APPARMOR_USERNS ? (identity.privilege ?? (await kernel.privilege())) : undefined;
+        if (!blocker || !privilege)
+            throw new Error(cannotStart(mode, run, blocker));
+        relaxed = await relaxSysctl(privilege, blocker, onRelax);
+        run = await runProbe(binary, mode, identity, configuration, target);
+        if (!run.stdout.includes(STARTED))
+            throw new Error(cannotStart(mode, run, undefined, relaxed));
+    }
+    if (target && run.stdout.includes(WROTE)) {
+        throw new Error(`Codex's sandbox (${mode}) started, but it did not refuse a write to ${target}, outside the folders it may write: it would not hold the agent here. Use 'sandbox: bypass' with 'isolation: user' instead.`);
+    }
+    const summary = [
+        `started here${target ? ` and refused a write to ${target}` : ''}`,
+        target ? '' : 'every folder to try a refused write in is writable by design, so no write was tried',
+        relaxed ? `${relaxed.name} was set to 0 for this run (it was ${relaxed.value}) and is restored when the job's cleanup runs` : ''
+    ]
+        .filter(Boolean)
+        .join('; ');
+    info(`Codex's sandbox (${mode}) ${summary}.`);
+    return { mode, summary, relaxed };
+}
+/** Where a write must be refused: the working directory in read-only, the agent's home (outside every writable root) in workspace-write. */
+function probeTarget(mode, configuration, writableRoots) {
+    const name = `.codex-action-sandbox-probe-${randomBytes(6).toString('hex')}`;
+    if (mode === 'read-only')
+        return path$1.join(configuration.workingDirectory, name);
+    const home = configuration.env.HOME;
+    // Codex lets workspace-write write the working directory, /tmp, TMPDIR and the writable roots.
+    const writable = [configuration.workingDirectory, '/tmp', configuration.env.TMPDIR, ...writableRoots.map((root) => path$1.resolve(configuration.workingDirectory, root))];
+    if (!home || writable.some((root) => root && relativeInside(root, home) !== undefined))
+        return undefined;
+    return path$1.join(home, name);
+}
+function runProbe(binary, mode, identity, configuration, target) {
+    // The mode goes on the command line as it does for `codex exec --sandbox`; the rest (writable roots, network) comes from config.toml.
+    const args = ['sandbox', '-c', `sandbox_mode="${mode}"`, '--', 'sh', '-c', PROBE_SCRIPT, 'sandbox-probe', target ?? '/dev/null'];
+    const command = identity.spawnCommand(binary, args, configuration.env);
+    return new Promise((resolve, reject) => {
+        const child = spawn(command.file, command.args, { ...command.options, cwd: configuration.workingDirectory, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout?.on('data', (chunk) => (stdout = (stdout + chunk.toString()).slice(-8192)));
+        child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk.toString()).slice(-8192)));
+        const timer = setTimeout(() => void identity.signalAll(child.pid, 'SIGKILL'), PROBE_TIME_LIMIT_MS);
+        child.once('error', (error) => {
+            clearTimeout(timer);
+            reject(new Error(`Could not run Codex's sandbox probe (${binary} sandbox): ${error.message}`));
+        });
+        child.once('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+/** The kernel setting that keeps unprivileged user namespaces (and so Codex's bubblewrap sandbox) from starting here, if one does. */
+async function sandboxBlocker(read) {
+    if ((await read(APPARMOR_USERNS)) === '1')
+        return { name: APPARMOR_USERNS, value: '1' };
+    if ((await read('user.max_user_namespaces')) === '0')
+        return { name: 'user.max_user_namespaces', value: '0' };
+    if ((await read('kernel.unprivileged_userns_clone')) === '0')
+        return { name: 'kernel.unprivileged_userns_clone', value: '0' };
+    return undefined;
+}
+async function readSysctl(name) {
+    return (await readFile(path$1.join('/proc/sys', ...name.split('.')), 'utf8').catch(() => undefined))?.trim();
+}
+/** Sets the AppArmor user-namespace restriction to 0 for this run; recorded before it is changed, so a step killed here still has it restored. */
+async function relaxSysctl(privilege, blocker, onRelax) {
+    onRelax(blocker);
+    await privilege.asRoot('sysctl', ['-w', `${blocker.name}=0`]);
+    info(`Codex's sandbox could not start: ${blocker.name} is ${blocker.value} (Ubuntu's AppArmor restriction of unprivileged user namespaces). Set it to 0 for this run; cleanup puts ${blocker.value} back.`);
+    return blocker;
+}
+/** Puts a setting the probe relaxed back as it was. */
+async function restoreSysctl(privilege, relaxed) {
+    await privilege.asRoot('sysctl', ['-w', `${relaxed.name}=${relaxed.value}`]);
+    info(`Restored ${relaxed.name} to ${relaxed.value}.`);
+}
+function cannotStart(mode, run, blocker, relaxed) {
+    const said = run.stderr
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('WARNING: proceeding'))
+        .slice(-3)
+        .join(' | ');
+    const why = blocker
+        ? blocker.name === APPARMOR_USERNS
+            ? `${blocker.name} is 1: Ubuntu's AppArmor stops unprivileged user namespaces, which the sandbox needs, and the action has neither root nor passwordless sudo to relax it. Fix: run 'sudo sysctl -w ${blocker.name}=0' in an earlier step, or`
+            : `${blocker.name} is ${blocker.value}: the kernel allows no new user namespaces, which the sandbox needs (a container or a hardened host). Fix: allow user namespaces on this runner, or`
+        : `${relaxed ? `even with ${relaxed.name} set to 0, ` : ''}it exited with ${run.code ?? 'a signal'}${said ? ` (${said})` : ''}. Fix: check that this runner allows unprivileged user namespaces, or`;
+    return `Codex's sandbox (sandbox: ${mode}) cannot start on this runner: ${why} use 'sandbox: bypass' with 'isolation: user' (the separate agent user and the network proxy then contain the agent).`;
+}
+
 /**
  * Ends the agent's time on the runner, whatever happened before: no process of the agent is left,
  * the repository and the real git dir are back as the runner user's, and the agent's folders,
@@ -31537,6 +31656,15 @@ async function cleanup(state) {
         else
             left.push(...(await removeFirewall(identity.privilege ?? (await findPrivilege()), state.firewall)));
     }
+    const { relaxedSysctl } = state;
+    if (relaxedSysctl) {
+        await step(`restore ${relaxedSysctl.name} to ${relaxedSysctl.value}`, async () => {
+            const privilege = identity.privilege ?? (await findPrivilege());
+            if (!privilege)
+                throw new Error('the action has neither root nor passwordless sudo now');
+            await restoreSysctl(privilege, relaxedSysctl);
+        });
+    }
     if (left.length && process.env.GITHUB_STEP_SUMMARY) {
         await summary.addRaw(`<b>Could not remove everything the agent left:</b> ${escapeHtml(left.join('; '))}`, true).write();
     }
@@ -31559,4 +31687,4 @@ function loadRunState() {
     }
 }
 
-export { saveRunState as A, createAgentFolders as B, locateRepository as C, agentView as D, lendWorkspace as E, handBack as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, cleanup as I, loadRunState as J, BearerCredentialHandler as K, HttpCodes as L, getAugmentedNamespace as M, commonjsGlobal as N, error as O, requireTunnel as P, requireUndici as Q, undiciExports as R, mkdirP as S, which as T, HttpClientError as U, isDebug as V, rmRF as W, setGitDirAside as a, restoreGitDir as b, trustedGitCommand as c, requireFirewall as d, addFirewall as e, firewallFor as f, getDefaultExportFromCjs as g, getInput as h, info as i, setSecret as j, debug as k, getExecOutput as l, addPath as m, notice as n, exec as o, setOutput as p, summary as q, relativeInside as r, snapshotTree as s, trustedGit as t, escapeHtml as u, printAgentText as v, warning as w, setFailed as x, chooseIdentity as y, agentFolders as z };
+export { saveRunState as A, createAgentFolders as B, locateRepository as C, agentView as D, lendWorkspace as E, probeSandbox as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, handBack as I, cleanup as J, loadRunState as K, BearerCredentialHandler as L, HttpCodes as M, getAugmentedNamespace as N, commonjsGlobal as O, error as P, requireTunnel as Q, requireUndici as R, undiciExports as S, mkdirP as T, which as U, HttpClientError as V, isDebug as W, rmRF as X, setGitDirAside as a, restoreGitDir as b, trustedGitCommand as c, requireFirewall as d, addFirewall as e, firewallFor as f, getDefaultExportFromCjs as g, getInput as h, info as i, setSecret as j, debug as k, getExecOutput as l, addPath as m, notice as n, exec as o, summary as p, escapeHtml as q, relativeInside as r, snapshotTree as s, trustedGit as t, setOutput as u, printAgentText as v, warning as w, setFailed as x, chooseIdentity as y, agentFolders as z };

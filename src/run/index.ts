@@ -9,9 +9,10 @@ import type { AgentConfiguration } from '../configure.js'
 import type { Settings } from '../inputs.js'
 import type { AgentIdentity } from '../isolation.js'
 import type { Redactor } from '../redact.js'
+import { CommandCollector, type CommandLog } from './commands.js'
 import { EventReader, type CodexEvent, type EventSummary } from './events.js'
 
-export type Conclusion = 'success' | 'failure' | 'timeout' | 'cancelled'
+export type Conclusion = 'success' | 'failure' | 'timeout' | 'cancelled' | 'budget-exceeded'
 
 export interface RunOutcome {
   conclusion: Conclusion
@@ -21,6 +22,8 @@ export interface RunOutcome {
   signal: NodeJS.Signals | null
   finalMessage: string
   events: EventSummary
+  /** The shell commands the agent ran, bounded, for the job summary. */
+  commands: CommandLog
   eventsFile: string
   logFile: string
   startedAt: Date
@@ -63,7 +66,11 @@ export async function runCodex(
   process.on('SIGINT', onCancel)
   process.on('SIGTERM', onCancel)
 
-  const reader = new EventReader((event) => logProgress(event, redactor))
+  const commands = new CommandCollector((text) => redactor.redact(text))
+  const reader = new EventReader((event) => {
+    logProgress(event, redactor)
+    commands.add(event)
+  })
   let stderrTail = ''
   const tail = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -99,7 +106,7 @@ export async function runCodex(
           : conclusion === 'cancelled'
             ? 'The job was cancelled while Codex was running.'
             : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
-    return { conclusion, failure, exitCode: exit.code, signal: exit.signal, finalMessage, events: summary, eventsFile, logFile, startedAt, durationMs }
+    return { conclusion, failure, exitCode: exit.code, signal: exit.signal, finalMessage, events: summary, commands: commands.log, eventsFile, logFile, startedAt, durationMs }
   } catch (error) {
     throw new Error(`Could not run Codex (${binary}): ${(error as Error).message}`)
   } finally {
