@@ -27,7 +27,7 @@ const report: Report = {
   identity: { mode: 'user', reason: 'bench' } as Report['identity'],
   configuration: {} as Report['configuration'],
   outcome: { conclusion: 'failure', failure: dense, finalMessage: dense, exitCode: 1, signal: null, events: {} as Report['outcome']['events'], commands: commands.log, eventsFile: '', logFile: '', startedAt: new Date(), durationMs: 1 },
-  changes: { patchFile: '', hasChanges: true, changedFiles: [], diffstat: Array.from({ length: 20_000 }, (_, i) => ` dir/<file>-${i} | 1 +`).join('\n') + '\n 20000 files changed', redacted: false, nestedRepositories: [], oversizedFiles: [] },
+  changes: { patchFile: '', hasChanges: true, changedFiles: [], diffstat: Array.from({ length: 20_000 }, (_, i) => ` dir/<file>-${i} | 1 +`).join('\n') + '\n 20000 files changed', redacted: false, nestedRepositories: [], oversizedFiles: [], outsideSlice: [] },
   usage: { requests: 1, input_tokens: 1, cached_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0, total_tokens: 2 },
   clock: new StageClock(),
   withheld: []

@@ -87,7 +87,8 @@ function changesSection({ changes, withheld }: Report): string {
   if (!changes.hasChanges) html += 'No files changed.\n'
   const leftOut = [
     withheld.length ? `${withheld.length} private entries of earlier steps were not lent to the agent and are not in the patch` : '',
-    changes.nestedRepositories.length ? `${changes.nestedRepositories.length} git repositories inside the work tree are not in the patch` : ''
+    changes.nestedRepositories.length ? `${changes.nestedRepositories.length} git repositories inside the work tree are not in the patch` : '',
+    changes.outsideSlice.length ? `${changes.outsideSlice.length} changed paths outside this leg's paths are not in the patch` : ''
   ].filter(Boolean)
   if (leftOut.length) html += `${leftOut.join('; ')} (run.json in the artifact lists them).\n`
   if (changes.hasChanges) html += diffstatTable(changes.diffstat)

@@ -22,7 +22,7 @@ function report(overrides: Partial<Report> = {}, outcome: Partial<Report['outcom
     identity: { mode: 'user', reason: "the agent runs as the unprivileged user 'codex-agent-1' (uid 1000001), without sudo" } as Report['identity'],
     configuration: {} as Report['configuration'],
     outcome: { conclusion: 'success', exitCode: 0, signal: null, finalMessage: 'All done.', events: {} as Report['outcome']['events'], commands: commandLog([]), eventsFile: '', logFile: '', startedAt: new Date(), durationMs: 4200, ...outcome },
-    changes: { patchFile: '/p', hasChanges: true, changedFiles: ['src/a.ts'], diffstat: ' src/a.ts | 3 ++-\n 1 file changed, 2 insertions(+), 1 deletion(-)', redacted: false, nestedRepositories: [], oversizedFiles: [], ...changes },
+    changes: { patchFile: '/p', hasChanges: true, changedFiles: ['src/a.ts'], diffstat: ' src/a.ts | 3 ++-\n 1 file changed, 2 insertions(+), 1 deletion(-)', redacted: false, nestedRepositories: [], oversizedFiles: [], outsideSlice: [], ...changes },
     usage: { requests: 4, input_tokens: 1200, cached_input_tokens: 200, output_tokens: 300, reasoning_output_tokens: 0, total_tokens: 1500 },
     clock,
     withheld: [],
@@ -95,6 +95,12 @@ describe('renderSummary', () => {
     expect(html).toContain('<b>Stopped by the budget:</b> max-tokens (1000 tokens) was reached.')
     expect(html).toContain('Budget: 1500 of 1000 tokens (max-tokens); 4 of 10 model requests (max-model-requests); <b>max-tokens was reached and stopped the run</b>.')
     expect(html).toContain("Estimated cost: about $0.0123 for gpt-5.5 (an estimate from the action's built-in price list; your provider's bill is what counts).")
+  })
+
+  it('says what the patch leaves out: private entries, nested repositories, paths outside the leg', () => {
+    const html = renderSummary(report({ withheld: ['secret.pem'] }, {}, { nestedRepositories: ['vendor/lib'], outsideSlice: ['web/a.ts', 'web/b.ts'] }), ARTIFACT)
+    expect(html).toContain("1 private entries of earlier steps were not lent to the agent and are not in the patch; 1 git repositories inside the work tree are not in the patch; 2 changed paths outside this leg's paths are not in the patch (run.json in the artifact lists them).")
+    expect(renderSummary(report(), ARTIFACT)).not.toContain('run.json in the artifact lists them')
   })
 
   it('shows structured output errors, escaped', () => {
