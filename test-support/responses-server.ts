@@ -79,6 +79,12 @@ export type Step =
 
 export type Script = Step[] | ((request: RecordedRequest, index: number) => Step)
 
+/** An answer to `GET <base>/models`: the list of these model ids, or an HTTP error. */
+export type ModelsStep = { ids: string[] } | { status: number; body?: unknown; headers?: Record<string, string> }
+
+/** What `GET <base>/models` lists unless a test says otherwise. */
+export const LISTED_MODELS = ['gpt-5.5', 'gpt-5.4', 'gpt-5.4-mini', 'gpt-5']
+
 export interface RecordedRequest {
   /** Position of this request in `ResponsesServer.requests` (every request, any path). */
   index: number
@@ -95,7 +101,10 @@ export interface RecordedRequest {
 export interface ResponsesServer {
   /** 'http://127.0.0.1:<port>/v1' */
   url: string
+  /** Every request but the model listings. */
   requests: RecordedRequest[]
+  /** Every `GET …/models` (the action's preflight check), wrong key or not. */
+  listings: RecordedRequest[]
   close(): Promise<void>
 }
 
@@ -110,6 +119,8 @@ export interface ResponsesServerOptions {
   apiKey?: string
   /** Answer once an array script is exhausted. Default: a final `message('done')`. */
   afterScript?: Step
+  /** The n-th `GET …/models` gets step n, the last one repeating. Default: `{ ids: LISTED_MODELS }`. A wrong key gets 401 first. */
+  models?: ModelsStep[]
 }
 
 let idCounter = 0
@@ -319,6 +330,7 @@ function isResponsesPath(path: string): boolean {
 
 export function startResponsesServer(options: ResponsesServerOptions): Promise<ResponsesServer> {
   const requests: RecordedRequest[] = []
+  const listings: RecordedRequest[] = []
   const sockets = new Set<Socket>()
   // The default is built per use, so each answer's message gets a fresh id.
   const afterScript = (): Step => options.afterScript ?? { output: [message('done')] }
@@ -362,13 +374,22 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
     const raw = await readAll(req)
     const body = parseBody(raw, req.headers['content-encoding'] as string | undefined)
     const path = req.url ?? '/'
+    const listing = req.method === 'GET' && (path.split('?')[0] ?? '').replace(/\/+$/, '').endsWith('/models')
     const record: RecordedRequest = {
-      index: requests.length,
+      index: listing ? listings.length : requests.length,
       method: req.method ?? 'GET',
       path,
       headers: { ...req.headers },
       body,
       toolOutputs: toolOutputsOf(body)
+    }
+    if (listing) {
+      listings.push(record)
+      if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, errorBody(401))
+      const steps = options.models ?? [{ ids: LISTED_MODELS }]
+      const step = steps[Math.min(record.index, steps.length - 1)] as ModelsStep
+      if ('status' in step) return sendJson(res, step.status, step.body === undefined ? errorBody(step.status) : step.body, step.headers)
+      return sendJson(res, 200, { object: 'list', data: step.ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'scripted' })) })
     }
     requests.push(record)
 
@@ -426,6 +447,7 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
       resolve({
         url: `http://127.0.0.1:${port}/v1`,
         requests,
+        listings,
         close: () =>
           new Promise<void>((done) => {
             closing = true
