@@ -1,4 +1,4 @@
-import { F as cleanup, I as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { K as cleanup, L as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';

@@ -31,6 +31,12 @@ export interface Report {
   withheld: string[]
   /** What the agent's network was limited to, and what it was refused. */
   network?: NetworkReport
+  /** The run's limits, and the one that stopped it. */
+  budget?: { maxTokens?: number; maxModelRequests?: number; exceeded?: 'max-tokens' | 'max-model-requests' }
+  /** What the usage cost at list price, where the model's price is known: an estimate, not a bill. */
+  cost?: { model: string; estimatedUsd: number; source: 'built-in' | 'model-prices' }
+  /** The final message read against `output-schema`. */
+  structuredOutput?: { value?: unknown; errors?: string[] }
 }
 
 export interface Publication {
@@ -78,6 +84,9 @@ function runRecord(report: Report): Record<string, unknown> {
     actionDurationMs: Date.now() - report.clock.startedAt.getTime(),
     stageMs: report.clock.milliseconds,
     usage: report.usage,
+    budget: report.budget ?? null,
+    costEstimate: report.cost ?? null,
+    structuredOutput: report.structuredOutput ?? null,
     // Codex's own count from its turn.completed events, beside the proxy's; they differ when requests were retried.
     usageReportedByCodex: report.outcome.events.usage,
     changedFiles: changes.changedFiles,
@@ -154,15 +163,26 @@ function setOutputs(report: Report, publication: Publication): void {
   core.setOutput('artifact-id', publication.artifactId === undefined ? '' : String(publication.artifactId))
   core.setOutput('artifact-url', publication.artifactUrl ?? '')
   core.setOutput('codex-version', codex.version)
-  core.setOutput('usage', JSON.stringify(report.usage))
+  core.setOutput('usage', JSON.stringify({ ...report.usage, ...(report.cost ? { estimated_cost_usd: report.cost.estimatedUsd, cost_model: report.cost.model } : {}) }))
+  core.setOutput('structured-output', structuredOutput(report))
   core.setOutput('exit-code', outcome.exitCode === null ? '' : String(outcome.exitCode))
   core.setOutput('refused-hosts', JSON.stringify(report.network?.refusedHosts ?? []))
+}
+
+/** The final message's JSON when it matched output-schema; empty when there was none or it did not match, or when it is over the output limit (run.json has it). */
+function structuredOutput(report: Report): string {
+  const value = report.structuredOutput?.value
+  if (value === undefined) return ''
+  const json = JSON.stringify(value)
+  if (Buffer.byteLength(json) <= OUTPUT_LIMIT_BYTES) return json
+  core.warning(`The structured output is ${Buffer.byteLength(json)} bytes, over the ${OUTPUT_LIMIT_BYTES} bytes of an output: 'structured-output' is empty; run.json in the artifact has it.`)
+  return ''
 }
 
 async function writeSummary(report: Report, publication: Publication): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const { outcome, changes, usage, identity, codex } = report
-  const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫' }[outcome.conclusion]
+  const icon = { success: '✅', failure: '❌', timeout: '⏱️', cancelled: '🚫', 'budget-exceeded': '💸' }[outcome.conclusion]
   const summary = core.summary
     .addHeading(`${icon} Codex: ${outcome.conclusion}`, 2)
     .addRaw(`Codex ${codex.version} ran for ${(outcome.durationMs / 1000).toFixed(1)} s; isolation: ${identity.mode} (${identity.reason}).`, true)
@@ -186,6 +206,14 @@ async function writeSummary(report: Report, publication: Publication): Promise<v
     ],
     [String(usage.requests), String(usage.input_tokens), String(usage.cached_input_tokens), String(usage.output_tokens), String(usage.total_tokens)]
   ])
+  const { budget, cost } = report
+  if (budget?.maxTokens !== undefined || budget?.maxModelRequests !== undefined) {
+    const limits = [budget.maxTokens !== undefined ? `max-tokens ${budget.maxTokens}` : '', budget.maxModelRequests !== undefined ? `max-model-requests ${budget.maxModelRequests}` : ''].filter(Boolean).join(', ')
+    summary.addRaw(`Budget: ${limits}.${budget.exceeded ? ` Stopped by <b>${budget.exceeded}</b>: the model proxy refused the next request.` : ''}`, true)
+  }
+  if (cost) summary.addRaw(`Estimated cost: about $${cost.estimatedUsd.toFixed(4)} for ${escapeHtml(cost.model)} at list price (${cost.source === 'built-in' ? "the action's built-in price table" : 'model-prices'}); an estimate, not a bill.`, true)
+  if (report.structuredOutput?.errors) summary.addRaw(`Structured output: the final message does not match output-schema (${report.structuredOutput.errors.length} errors; see Why).`, true)
+  else if (report.structuredOutput) summary.addRaw('Structured output: the final message matches output-schema (the structured-output output).', true)
   if (report.network) addNetworkSummary(summary, report.network)
   if (publication.artifactUrl) summary.addLink('Patch and logs (artifact)', publication.artifactUrl)
   await summary.write()

@@ -1,4 +1,4 @@
-import { i as info, w as warning, j as debug, h as setSecret, H as HttpClient, J as BearerCredentialHandler, K as HttpCodes, L as getAugmentedNamespace, M as commonjsGlobal, N as getDefaultExportFromCjs, O as error$1, P as requireTunnel, Q as requireUndici, R as undiciExports } from './state.js';
+import { i as info, w as warning, k as debug, h as setSecret, H as HttpClient, M as BearerCredentialHandler, N as HttpCodes, O as getAugmentedNamespace, P as commonjsGlobal, Q as getDefaultExportFromCjs, R as error$1, S as requireTunnel, T as requireUndici, U as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';

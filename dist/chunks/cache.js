@@ -1,4 +1,4 @@
-import { j as debug, S as mkdirP, m as exec, T as which, w as warning, i as info, K as HttpCodes, U as HttpClientError, H as HttpClient, V as isDebug, h as setSecret, J as BearerCredentialHandler, W as rmRF, O as error } from './state.js';
+import { k as debug, V as mkdirP, o as exec, W as which, w as warning, i as info, N as HttpCodes, X as HttpClientError, H as HttpClient, Y as isDebug, h as setSecret, M as BearerCredentialHandler, Z as rmRF, R as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -46,6 +46,7 @@ import 'child_process';
 import 'timers';
 import 'node:stream/promises';
 import 'node:dns/promises';
+import 'node:timers/promises';
 import 'node:string_decoder';
 import 'node:process';
 import 'tty';
