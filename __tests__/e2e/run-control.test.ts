@@ -1,13 +1,14 @@
 // Run control, end to end with the real Codex CLI: the budget the model proxy enforces (max-tokens,
 // max-model-requests), the preflight check of base-url, the key and the model before anything is installed, and
 // structured output (output-schema) read from the final message.
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { message, shell } from '../../test-support/responses-server.js'
 import type { ActionRun } from '../../test-support/runner.js'
-import { API_KEY, act, scratchRepository, startWorld, type World } from './harness.js'
+import { ACTION_DIR, API_KEY, act, scratchRepository, startWorld, type World } from './harness.js'
 
 let world: World | undefined
 const servers: Server[] = []
@@ -279,5 +280,23 @@ describe('structured output', () => {
 
     expect(run.main.outputs.conclusion).toBe('failure')
     expect(errors(run).join('\n')).toMatch(/The final message does not match output-schema: the final message is not JSON \(/)
+  })
+
+  it("examples/triage.yml: Codex takes the example's schema, and structured-output carries the verdict its if: conditions read", async () => {
+    const example = readFileSync(path.join(ACTION_DIR, 'examples', 'triage.yml'), 'utf8')
+    // The block under `output-schema: |`, as the runner would pass it.
+    const block = /\n( +)output-schema: \|\n((?:\1  .*\n)+)/.exec(example)
+    expect(block).not.toBeNull()
+    const schema = (block?.[2] ?? '').split('\n').map((line) => line.slice((block?.[1].length ?? 0) + 2)).join('\n')
+    expect(example).toContain("if: fromJSON(steps.codex.outputs.structured-output).kind == 'bug'")
+    world = await startWorld([{ output: [message('{"kind": "bug", "area": "network", "duplicate_of": null, "summary": "The proxy drops IPv6."}')] }])
+
+    const run = await act(world, scratchRepository(), { inputs: { 'output-schema': schema, 'max-tokens': '200000', 'max-model-requests': '30' } })
+
+    expect(run.main.outputs.conclusion, log(run)).toBe('success')
+    const verdict = JSON.parse(run.main.outputs['structured-output'])
+    expect(verdict.kind).toBe('bug')
+    expect(verdict.duplicate_of).toBeNull()
+    expect(world.model.requests[0].body.text.format.schema).toEqual(JSON.parse(schema))
   })
 })
