@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { applyPatch, message, shell, startResponsesServer } from './responses-server.js'
+import { LISTED_MODELS, applyPatch, message, shell, startResponsesServer } from './responses-server.js'
 import type { ResponsesServer } from './responses-server.js'
 
 // The binary the project's global setup installed through the action's own installer (or CODEX_BIN to try another).
@@ -151,13 +151,27 @@ describe('responses server (protocol, no codex)', () => {
   it('answers 404 to other paths and records them; accepts any prefix ending in /responses', async () => {
     const server = await start({ script: [{ output: [message('p')] }] })
     const base = server.url.replace(/\/v1$/, '')
-    const r404 = await fetch(`${base}/v1/models`)
+    const r404 = await fetch(`${base}/v1/files`)
     expect(r404.status).toBe(404)
-    expect((await r404.json()).error.message).toContain('/v1/models')
+    expect((await r404.json()).error.message).toContain('/v1/files')
     const other = await fetch(`${base}/api/openai/responses`, { method: 'POST', body: '{}' })
     expect(other.status).toBe(200)
     await other.text()
-    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/models', 'POST /api/openai/responses'])
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/files', 'POST /api/openai/responses'])
+  })
+
+  it('lists models on GET /models, apart from the requests, checking the key; a test can script the listings', async () => {
+    const server = await start({ script: [], apiKey: 'k1', models: [{ status: 500 }, { ids: ['m-1', 'm-2'] }] })
+    expect((await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401)
+    expect((await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })).status).toBe(500)
+    const listed = await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })
+    expect(await listed.json()).toMatchObject({ object: 'list', data: [{ id: 'm-1', object: 'model' }, { id: 'm-2', object: 'model' }] })
+    // The last step repeats.
+    expect((await (await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })).json()).data).toHaveLength(2)
+    expect(server.listings.map((r) => r.headers.authorization)).toEqual(['Bearer nope', 'Bearer k1', 'Bearer k1', 'Bearer k1'])
+    expect(server.requests).toEqual([])
+    const plain = await start({ script: [] })
+    expect((await (await fetch(`${plain.url}/models`)).json()).data.map((m: { id: string }) => m.id)).toEqual(LISTED_MODELS)
   })
 
   it('records and refuses an Upgrade (WebSocket) request', async () => {

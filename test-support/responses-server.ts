@@ -119,7 +119,7 @@ export interface ResponsesServerOptions {
   apiKey?: string
   /** Answer once an array script is exhausted. Default: a final `message('done')`. */
   afterScript?: Step
-  /** The n-th `GET …/models` gets step n, the last one repeating. Default: `{ ids: LISTED_MODELS }`. A wrong key gets 401 first. */
+  /** The n-th `GET …/models` with the right key gets step n, the last one repeating. Default: `{ ids: LISTED_MODELS }`. A wrong key gets 401 and consumes no step. */
   models?: ModelsStep[]
 }
 
@@ -331,6 +331,7 @@ function isResponsesPath(path: string): boolean {
 export function startResponsesServer(options: ResponsesServerOptions): Promise<ResponsesServer> {
   const requests: RecordedRequest[] = []
   const listings: RecordedRequest[] = []
+  let listingCounter = 0
   const sockets = new Set<Socket>()
   // The default is built per use, so each answer's message gets a fresh id.
   const afterScript = (): Step => options.afterScript ?? { output: [message('done')] }
@@ -387,7 +388,7 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
       listings.push(record)
       if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, errorBody(401))
       const steps = options.models ?? [{ ids: LISTED_MODELS }]
-      const step = steps[Math.min(record.index, steps.length - 1)] as ModelsStep
+      const step = steps[Math.min(listingCounter++, steps.length - 1)] as ModelsStep
       if ('status' in step) return sendJson(res, step.status, step.body === undefined ? errorBody(step.status) : step.body, step.headers)
       return sendJson(res, 200, { object: 'list', data: step.ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'scripted' })) })
     }
