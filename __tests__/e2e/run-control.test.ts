@@ -1,7 +1,8 @@
 // Run control, end to end with the real Codex CLI: the budget the model proxy enforces (max-tokens,
 // max-model-requests), the preflight check of base-url, the key and the model before anything is installed, and
 // structured output (output-schema) read from the final message.
-import { readFileSync, readdirSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -298,5 +299,34 @@ describe('structured output', () => {
     expect(verdict.kind).toBe('bug')
     expect(verdict.duplicate_of).toBeNull()
     expect(world.model.requests[0].body.text.format.schema).toEqual(JSON.parse(schema))
+  })
+
+  it('the agent can read the schema file Codex was given, but neither change, replace nor remove it; it is gone after the run', async () => {
+    // The agent's HOME is inside the root-owned folder that holds the schema.
+    const attack = [
+      'cd "$HOME/.."',
+      'echo \'{"type": "object"}\' > output-schema.json; echo "write=$?"',
+      'mv output-schema.json moved.json; echo "mv=$?"',
+      'rm -f output-schema.json; echo "rm=$?"',
+      'ln -sf /tmp/mine.json output-schema.json; echo "ln=$?"',
+      'chmod 666 output-schema.json; echo "chmod=$?"',
+      'sha256sum output-schema.json'
+    ].join('; ')
+    world = await startWorld([{ output: [shell(`sh -c '${attack.replace(/'/g, "'\\''")}' 2>&1`)] }, { output: [message('{"verdict": "question", "confidence": 0.5}')] }])
+
+    const run = await act(world, scratchRepository(), { inputs: { 'output-schema': JSON.stringify(VERDICT_SCHEMA) } })
+
+    expect(run.main.outputs.conclusion, log(run)).toBe('success')
+    // As the agent's own user: as the runner user, nothing in its folders would be out of its reach.
+    expect(run.main.stdout).toMatch(/unprivileged user 'codex-agent-[0-9a-z]+'/)
+    const seen = world.model.requests[1].toolOutputs.at(-1) ?? ''
+    for (const step of ['write', 'mv', 'rm', 'ln', 'chmod']) expect(seen, seen).toMatch(new RegExp(`${step}=[1-9]`))
+    expect(seen).toMatch(/Permission denied|Operation not permitted/)
+    // Still the action's schema, byte for byte.
+    expect(seen).toContain(`${createHash('sha256').update(JSON.stringify(VERDICT_SCHEMA, null, 2) + '\n').digest('hex')}  output-schema.json`)
+    const file = /--output-schema (\S+)/.exec(log(run))?.[1] ?? ''
+    expect(file).toMatch(/\/output-schema\.json$/)
+    expect(existsSync(file)).toBe(false)
+    expect(existsSync(path.dirname(file))).toBe(false)
   })
 })
