@@ -18,10 +18,10 @@ type Attempt = { done: true } | { retry: string }
  * before anything is installed: a wrong key, URL or model fails in a second, naming the input, instead of after Codex
  * has retried for many. An endpoint that is down or slow is only warned about; the run goes on.
  */
-export async function checkEndpoint(settings: Pick<Settings, 'baseUrl' | 'apiKey' | 'model'>): Promise<void> {
+export async function checkEndpoint(settings: Pick<Settings, 'baseUrl' | 'apiKey' | 'model'>, attemptTimeoutMs = ATTEMPT_TIMEOUT_MS): Promise<void> {
   const redactor = new Redactor([settings.apiKey])
   const url = endpointUrl(settings.baseUrl, '/models')
-  const client = endpointClient(ATTEMPT_TIMEOUT_MS)
+  const client = endpointClient(attemptTimeoutMs)
   try {
     for (let attempt = 0; ; attempt++) {
       const result = await listModels(client, url, settings, redactor)

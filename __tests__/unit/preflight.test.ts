@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { checkEndpoint } from '../../src/preflight.js'
+import { captureStdout } from './install/helpers.js'
+
+const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
+const closers: Array<() => Promise<void>> = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const close of closers.splice(0)) await close()
+})
+
+/** An endpoint on 127.0.0.1 whose answers `answer` writes; returns its base URL and what it saw. */
+async function endpoint(answer: (response: ServerResponse, index: number) => void): Promise<{ url: string; seen: Array<{ url: string; headers: IncomingHttpHeaders }> }> {
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = []
+  const server = createServer((request, response) => {
+    seen.push({ url: request.url ?? '', headers: request.headers })
+    answer(response, seen.length - 1)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  closers.push(() => new Promise((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1?api-version=2025-04-01`, seen }
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (response: ServerResponse) => {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers })
+  response.end(typeof body === 'string' ? body : JSON.stringify(body))
+}
+
+describe('checkEndpoint', () => {
+  it('asks <base-url>/models once, keeping the query, with the key as a bearer token', async () => {
+    const { url, seen } = await endpoint(json(200, { object: 'list', data: [{ id: 'gpt-5.5' }] }))
+    await checkEndpoint({ baseUrl: url, apiKey: API_KEY, model: 'gpt-5.5' })
+    expect(seen.map((s) => s.url)).toEqual(['/v1/models?api-version=2025-04-01'])
+    expect(seen[0].headers.authorization).toBe(`Bearer ${API_KEY}`)
+  })
+
+  it('a 403 names openai-api-key and shows the endpoint message with the key redacted, in every form it echoed', async () => {
+    const echoed = `Key ${API_KEY} (${Buffer.from(API_KEY).toString('base64')}) is not allowed for this project`
+    const { url } = await endpoint(json(403, { error: { message: echoed } }))
+    const failure = checkEndpoint({ baseUrl: url, apiKey: API_KEY })
+    await expect(failure).rejects.toThrow(/^The model endpoint refused 'openai-api-key': HTTP 403 for GET .*: "Key \*\*\* \(\*\*\*[A-Za-z0-9+/=]{0,3}\) is not allowed for this project"\./)
+    const message = String(await failure.catch((error: Error) => error.message))
+    expect(message).not.toContain(API_KEY)
+    expect(message).not.toContain(Buffer.from(API_KEY).toString('base64').slice(4, 30))
+  })
+
+  it('shows a body that is not JSON on one line, cut short', async () => {
+    const { url } = await endpoint(json(401, `<html>\n<body>${'x'.repeat(2000)}</body></html>`))
+    const message = String(await checkEndpoint({ baseUrl: url, apiKey: API_KEY }).catch((error: Error) => error.message))
+    expect(message).toMatch(/: "<html> <body>x+…"\. Check that the secret/)
+    expect(message.length).toBeLessThan(900)
+  })
+
+  it('refuses a redirect even to the same host', async () => {
+    const { url, seen } = await endpoint(json(301, '', { location: '/v2/models' }))
+    await expect(checkEndpoint({ baseUrl: url, apiKey: API_KEY })).rejects.toThrow(/^Input 'base-url' \(.*\) answered HTTP 301, a redirect to http:\/\/127\.0\.0\.1:\d+, which the action does not follow with the key\./)
+    expect(seen).toHaveLength(1)
+  })
+
+  it('an endpoint that does not answer in time: three tries, then a warning, and no failure', async () => {
+    const printed = captureStdout()
+    const { url, seen } = await endpoint(() => {})
+    const started = Date.now()
+    await checkEndpoint({ baseUrl: url, apiKey: API_KEY }, 300)
+    expect(seen).toHaveLength(3)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    const warnings = printed.lines().filter((line) => line.startsWith('::warning::'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^::warning::The model endpoint did not answer the preflight check \(GET .*\/models\?api-version=2025-04-01\): Request timeout: .*\. Going on; Codex will try it again\.$/)
+  })
+
+  it('an answer that says nothing about the key (a gateway without /models): a warning, one try', async () => {
+    const printed = captureStdout()
+    const { url, seen } = await endpoint(json(405, { error: { message: 'Method Not Allowed' } }))
+    await checkEndpoint({ baseUrl: url, apiKey: API_KEY, model: 'anything' })
+    expect(seen).toHaveLength(1)
+    expect(printed.lines().filter((line) => line.startsWith('::warning::'))[0]).toMatch(/HTTP 405 to the preflight check .*: "Method Not Allowed"; the key could not be checked\. Going on\./)
+  })
+
+  it('does not check the model against a list that is not a model list', async () => {
+    for (const body of [{ data: [] }, { data: [{ name: 'x' }] }, { models: ['gpt-5.5'] }, 'not json']) {
+      const { url } = await endpoint(json(200, body))
+      await expect(checkEndpoint({ baseUrl: url, apiKey: API_KEY, model: 'my-model' }), JSON.stringify(body)).resolves.toBeUndefined()
+    }
+  })
+
+  it('names a host that does not resolve as base-url', async () => {
+    await expect(checkEndpoint({ baseUrl: 'https://models.invalid/v1', apiKey: API_KEY })).rejects.toThrow(/^Input 'base-url' names the host 'models\.invalid', which could not be resolved \((ENOTFOUND|EAI_AGAIN)\)\. Check 'base-url'\./)
+  })
+})
