@@ -87,7 +87,9 @@ function checkModel(body: string, settings: Pick<Settings, 'baseUrl' | 'model'>,
   } catch {
     return
   }
-  if (!ids.length || !ids.every((id) => typeof id === 'string') || ids.includes(model)) return
+  if (!ids.length || !ids.every((id) => typeof id === 'string')) return
+  // Local servers (Ollama) list a model with its tag and accept it without (`llama3` for `llama3:latest`).
+  if ((ids as string[]).some((id) => id === model || id.startsWith(`${model}:`) || id.split(':')[0] === model.split(':')[0] && model.endsWith(':latest'))) return
   const near = (ids as string[]).filter((id) => id.startsWith(model.split('-')[0])).slice(0, 10)
   fail(`Input 'model' is '${model}', which the endpoint does not list (GET ${url}: ${ids.length} models${near.length ? `, such as ${near.join(', ')}` : ''}). Expected a model the key can use at 'base-url'.`)
 }

@@ -83,6 +83,13 @@ describe('checkEndpoint', () => {
     expect(printed.lines().filter((line) => line.startsWith('::warning::'))[0]).toMatch(/HTTP 405 to the preflight check .*: "Method Not Allowed"; the key could not be checked\. Going on\./)
   })
 
+  it('fails naming model only when the list is a model list without it; a tag-less name of a tagged model counts as listed', async () => {
+    const { url } = await endpoint(json(200, { object: 'list', data: [{ id: 'llama3:latest' }, { id: 'qwen3:8b' }, { id: 'gpt-5.4' }] }))
+    for (const model of ['llama3', 'llama3:latest', 'qwen3', 'gpt-5.4']) await expect(checkEndpoint({ baseUrl: url, apiKey: API_KEY, model }), model).resolves.toBeUndefined()
+    await expect(checkEndpoint({ baseUrl: url, apiKey: API_KEY, model: 'gpt-5.4-mini' })).rejects.toThrow(/^Input 'model' is 'gpt-5\.4-mini', which the endpoint does not list \(GET .*: 3 models, such as gpt-5\.4\)\. Expected a model the key can use at 'base-url'\.$/)
+    await expect(checkEndpoint({ baseUrl: url, apiKey: API_KEY, model: 'llama' })).rejects.toThrow(/^Input 'model' is 'llama'/)
+  })
+
   it('does not check the model against a list that is not a model list', async () => {
     for (const body of [{ data: [] }, { data: [{ name: 'x' }] }, { models: ['gpt-5.5'] }, 'not json']) {
       const { url } = await endpoint(json(200, body))
