@@ -14,8 +14,8 @@ const CONFIGURATION_ERRORS = new Set(['ENOTFOUND', 'ECONNREFUSED', 'EPROTO', 'ER
 type Attempt = { done: true } | { retry: string }
 
 /**
- * One cheap authenticated request (the model list) to `base-url` with the key, through the model proxy's own client,
- * before anything is installed: a wrong key, URL or model fails in a second, naming the input, instead of after Codex
+ * One cheap authenticated request (the model list; a second one when the list is refused) to `base-url` with the key,
+ * through the model proxy's own client, before anything is installed: a wrong key, URL or model fails in a second, naming the input, instead of after Codex
  * has retried for many. An endpoint that is down or slow is only warned about; the run goes on.
  */
 export async function checkEndpoint(settings: Pick<Settings, 'baseUrl' | 'apiKey' | 'model'>, attemptTimeoutMs = ATTEMPT_TIMEOUT_MS): Promise<void> {
@@ -63,7 +63,14 @@ async function listModels(client: ReturnType<typeof endpointClient>, url: string
     return { done: true }
   }
   if (status === 401 || status === 403) {
-    fail(`The model endpoint refused 'openai-api-key': HTTP ${status} for GET ${url}${said}. Check that the secret holds a valid key for this endpoint (and 'base-url').`)
+    const refused = `The model endpoint refused 'openai-api-key': HTTP ${status} for GET ${url}${said}. Check that the secret holds a valid key for this endpoint (and 'base-url').`
+    const probe = await askResponses(client, settings)
+    if (probe.status === 400 || probe.status === 422) {
+      core.warning(redactor.redact(`The key cannot list models (HTTP ${status} for GET ${url}${said}), so 'model' was not checked; POST ${probe.url} accepted the key (HTTP ${probe.status} to a request without a model, nothing generated). Going on.`))
+      return { done: true }
+    }
+    if (probe.status === 401 || probe.status === 403) fail(`${refused} The check with POST ${probe.url} was refused too (HTTP ${probe.status}).`)
+    fail(`${refused} The check with POST ${probe.url} did not accept it either (${probe.error ?? `HTTP ${probe.status}`}).`)
   }
   if (status === 404) fail(`Input 'base-url' (${settings.baseUrl}) is not a model API root: HTTP 404 for GET ${url}${said}. Expected the address that /responses and /models are under, such as https://api.openai.com/v1.`)
   if (status >= 300 && status < 400) {
@@ -74,6 +81,24 @@ async function listModels(client: ReturnType<typeof endpointClient>, url: string
   // Some gateways serve only /responses: any other answer says nothing about the key.
   core.warning(redactor.redact(`The model endpoint answered HTTP ${status} to the preflight check (GET ${url})${said}; the key could not be checked. Going on.`))
   return { done: true }
+}
+
+/**
+ * A restricted key may use the Responses API without the right to list models (OpenAI: "Missing scopes: api.model.read"),
+ * so a refused listing alone does not show a wrong key. `POST <base-url>/responses` with an empty body tells the two
+ * apart: the endpoint checks the key first, then refuses the body for its missing model (400), generating nothing.
+ * One try, with the listing's client: the same time limit, no redirect followed.
+ */
+async function askResponses(client: ReturnType<typeof endpointClient>, settings: Pick<Settings, 'baseUrl' | 'apiKey'>): Promise<{ url: string; status?: number; error?: string }> {
+  const url = endpointUrl(settings.baseUrl, '/responses')
+  try {
+    const response = await client.post(url, '{}', { ...endpointHeaders(settings.baseUrl, settings.apiKey), 'content-type': 'application/json', accept: 'application/json' })
+    await response.readBody()
+    return { url, status: response.message.statusCode ?? 0 }
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException
+    return { url, error: code ?? message }
+  }
 }
 
 /** Where the endpoint lists its models and `model` is not among them, the run would fail at its first request. */

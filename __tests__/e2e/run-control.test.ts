@@ -125,7 +125,9 @@ describe('the preflight check', () => {
 
   it("a wrong key (401) fails within 3 s with the endpoint's message, naming openai-api-key, the key never shown", async () => {
     // The endpoint echoes the key it was given, as some gateways do: the message must show it redacted.
-    world = await startWorld([], undefined, { models: [{ status: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } }] })
+    // The world's own key check accepts API_KEY, so /models is scripted to refuse it; the probe is scripted to refuse it
+    // too, as a wrong key's would be (else this is a key that only may not list models, which goes on; see below).
+    world = await startWorld([], undefined, { models: [{ status: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } }], probe: { status: 401 } })
 
     const run = await act(world, scratchRepository())
 
@@ -134,6 +136,7 @@ describe('the preflight check', () => {
     expect(error).not.toContain(API_KEY)
     expect(world.model.listings).toHaveLength(1)
     expect(world.model.listings[0].headers.authorization).toBe(`Bearer ${API_KEY}`)
+    expect(world.model.probes.map((probe) => probe.body)).toEqual([{}])
   })
 
   it('a key the endpoint does not know (its own 401 check) fails the same way', async () => {
@@ -143,6 +146,26 @@ describe('the preflight check', () => {
 
     expect(run.main.durationMs).toBeLessThan(3_000)
     expectStoppedBeforeInstall(run, world, /^The model endpoint refused 'openai-api-key': HTTP 401 .*"Incorrect API key provided \(scripted server\)\."/)
+    expect(errors(run)[0]).toMatch(/The check with POST http:\/\/127\.0\.0\.1:\d+\/v1\/responses was refused too \(HTTP 401\)\.$/)
+    expect(world.model.probes).toHaveLength(1)
+  })
+
+  it('a restricted key that may not list models (401 on /models, "Missing scopes: api.model.read") but may use /responses: a warning, and the run succeeds', async () => {
+    const scopes = { error: { message: 'You have insufficient permissions for this operation. Missing scopes: api.model.read.', type: 'invalid_request_error', param: null, code: null } }
+    world = await startWorld([{ output: [message('done')] }], undefined, { models: [{ status: 401, body: scopes }] })
+
+    const run = await act(world, scratchRepository())
+
+    expect(run.main.exitCode, log(run)).toBe(0)
+    expect(run.main.outputs.conclusion).toBe('success')
+    expect(errors(run)).toEqual([])
+    expect(warnings(run)).toMatch(/The key cannot list models \(HTTP 401 for GET http:\/\/127\.0\.0\.1:\d+\/v1\/models: "You have insufficient permissions for this operation\. Missing scopes: api\.model\.read\."\), so 'model' was not checked; POST http:\/\/127\.0\.0\.1:\d+\/v1\/responses accepted the key \(HTTP 400 to a request without a model, nothing generated\)\. Going on\./)
+    // One listing, one probe with the real key, then Codex's own request; the probe consumed no scripted step.
+    expect(world.model.listings).toHaveLength(1)
+    expect(world.model.probes.map((probe) => [probe.headers.authorization, probe.body])).toEqual([[`Bearer ${API_KEY}`, {}]])
+    expect(responsesRequests(world)).toBe(1)
+    expect(world.model.requests[0].body.model).toBe('gpt-5.5')
+    expect(everything(run, world)).not.toContain(API_KEY)
   })
 
   it('a 404 names base-url', async () => {
