@@ -1,4 +1,4 @@
-import { J as cleanup, K as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { M as cleanup, N as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';

@@ -18,6 +18,8 @@ export interface AgentConfiguration {
   env: Record<string, string>
   /** Where Codex runs, as the agent sees the repository. */
   workingDirectory: string
+  /** The `output-schema` file Codex is given, where the agent cannot replace it. */
+  outputSchemaFile?: string
 }
 
 interface ModelEndpoint {

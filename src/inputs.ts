@@ -11,6 +11,8 @@ import { parseHostRule } from './egress/hosts.js'
 import { globProblem } from './path-glob.js'
 import { slicePrompt } from './slice.js'
 import type { NetworkMode } from './egress/index.js'
+import type { ModelPrice } from './cost.js'
+import { compileOutputSchema } from './output-schema.js'
 
 export type SandboxMode = 'bypass' | 'workspace-write' | 'read-only'
 /** `auto`: a separate OS user where the runner allows it, else the runner user with a warning. */
@@ -53,6 +55,13 @@ export interface Settings {
   defaultHosts: boolean
   /** The leg's slice of the repository (globs); empty for all of it. */
   paths: string[]
+  /** Input plus output tokens of the whole run, counted at the model proxy. */
+  maxTokens?: number
+  maxModelRequests?: number
+  /** USD per 1M tokens by model name, over the built-in table. */
+  modelPrices?: Record<string, ModelPrice>
+  /** The JSON Schema the final message must match (`output-schema` or `output-schema-file`). */
+  outputSchema?: object
 }
 
 export class InputError extends Error {
@@ -91,7 +100,9 @@ const CONTROLLED_FLAGS = [
   '--ignore-user-config',
   '--approve-for-me',
   // Runs the session in another work tree, where the action's patch would not see its changes.
-  '--worktree'
+  '--worktree',
+  // The action places the schema where the agent cannot swap it, and checks the final message against it.
+  '--output-schema'
 ]
 // Words 'codex exec' reads as its own subcommands: they would replace the run the action sets up.
 const SUBCOMMANDS = ['resume', 'review', 'help']
@@ -144,7 +155,11 @@ export function readSettings(env: Env = process.env): Settings {
     network: readChoice('network', ['allow-list', 'open', 'none'] as const) ?? 'allow-list',
     allowHosts: readAllowHosts(),
     defaultHosts: readBoolean('default-hosts', true),
-    paths
+    paths,
+    maxTokens: readPositiveInteger('max-tokens', 'tokens'),
+    maxModelRequests: readPositiveInteger('max-model-requests', 'requests'),
+    modelPrices: readModelPrices(),
+    outputSchema: readOutputSchema(env.GITHUB_WORKSPACE || workingDirectory)
   }
   if (settings.isolation === 'none' && settings.network !== 'open') {
     throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
@@ -372,6 +387,66 @@ function readTimeoutMinutes(): number {
     throw new InputError('timeout-minutes', `is '${value}'`, 'a positive number of minutes, at most 1440')
   }
   return minutes
+}
+
+function readPositiveInteger(input: string, unit: string): number | undefined {
+  const value = core.getInput(input)
+  if (!value) return undefined
+  if (!/^[1-9]\d{0,14}$/.test(value)) {
+    throw new InputError(input, `is '${value}'`, `a whole number of ${unit} of 1 or more, or empty for no limit`)
+  }
+  return Number(value)
+}
+
+function readModelPrices(): Record<string, ModelPrice> | undefined {
+  const value = core.getInput('model-prices')
+  const accepted = 'a JSON object of model names to USD per 1M tokens, such as {"my-model": {"input": 1.25, "cached_input": 0.125, "output": 10}}'
+  if (!value) return undefined
+  let prices: unknown
+  try {
+    prices = JSON.parse(value)
+  } catch (error) {
+    throw new InputError('model-prices', `is not JSON (${(error as Error).message})`, accepted)
+  }
+  if (!prices || typeof prices !== 'object' || Array.isArray(prices)) throw new InputError('model-prices', 'is not a JSON object', accepted)
+  for (const [model, price] of Object.entries(prices)) {
+    const fields = price && typeof price === 'object' && !Array.isArray(price) ? Object.entries(price) : []
+    const valid = fields.length === 3 && fields.every(([name, usd]) => ['input', 'cached_input', 'output'].includes(name) && typeof usd === 'number' && Number.isFinite(usd) && usd >= 0)
+    if (!valid) throw new InputError('model-prices', `gives '${model}' the price ${JSON.stringify(price)}`, accepted)
+  }
+  return prices as Record<string, ModelPrice>
+}
+
+function readOutputSchema(workspace: string): object | undefined {
+  const inline = core.getInput('output-schema')
+  const file = core.getInput('output-schema-file')
+  const accepted = 'a JSON Schema object with "type": "object", such as {"type": "object", "properties": {"verdict": {"type": "string"}}, "required": ["verdict"]}'
+  if (inline && file) throw new InputError('output-schema', "and 'output-schema-file' were both given", "at most one of 'output-schema' (the JSON) or 'output-schema-file' (a path)")
+  if (!inline && !file) return undefined
+  const input = inline ? 'output-schema' : 'output-schema-file'
+  let text = inline
+  if (file) {
+    const resolved = path.resolve(workspace, file)
+    if (!existsSync(resolved) || !statSync(resolved).isFile()) {
+      throw new InputError('output-schema-file', `points to '${resolved}', which is not a file`, 'a path to a JSON Schema file, relative to the workspace')
+    }
+    text = readFileSync(insideWorkspace('output-schema-file', resolved, workspace, 'a path to a JSON Schema file inside the workspace'), 'utf8')
+  }
+  let schema: unknown
+  try {
+    schema = JSON.parse(text)
+  } catch (error) {
+    throw new InputError(input, `is not JSON (${(error as Error).message})`, accepted)
+  }
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema) || (schema as { type?: unknown }).type !== 'object') {
+    throw new InputError(input, 'is not a schema of a JSON object (the model answers with an object)', accepted)
+  }
+  try {
+    compileOutputSchema(schema)
+  } catch (error) {
+    throw new InputError(input, `is not a valid JSON Schema: ${(error as Error).message}`, accepted)
+  }
+  return schema
 }
 
 function readArtifactName(): string | undefined {

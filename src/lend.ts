@@ -4,6 +4,7 @@ import path from 'node:path'
 import { printAgentText } from './agent-text.js'
 import { relativeInside } from './path-inside.js'
 import { agentUserFolder, type AgentIdentity, type Privilege } from './isolation.js'
+import { OUTPUT_SCHEMA_FILE } from './output-schema.js'
 
 // find(1) words for an entry others may not read: a folder they cannot list and enter, or a file they cannot read.
 const PRIVATE_TO_OTHERS = ['(', '(', '-type', 'd', '!', '-perm', '-o=rx', ')', '-o', '(', '!', '-type', 'd', '!', '-type', 'l', '!', '-perm', '-o=r', ')', ')']
@@ -126,6 +127,7 @@ export async function removeAgentFolders(privilege: Privilege | undefined, folde
   if (!folders.workspaceMount) return rm(folders.root, { recursive: true, force: true })
   if (!privilege) return
   for (const folder of [folders.home, folders.codexHome]) await privilege.asRoot('rm', ['-rf', '--one-file-system', folder])
+  await privilege.asRoot('rm', ['-f', path.join(folders.root, OUTPUT_SCHEMA_FILE)])
   for (const mountPoint of [folders.workspaceMount, folders.codexMount, folders.root]) {
     if (mountPoint) await privilege.asRoot('rmdir', ['--ignore-fail-on-non-empty', mountPoint]).catch(() => undefined)
   }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { cleanup } from './cleanup.js'
 import { collectChanges, recordStart } from './collect.js'
 import { configureCodex } from './configure.js'
+import { estimateCost } from './cost.js'
 import { locateRepository } from './git-dir.js'
 import { requireEnforceable, startEgress, withEgressEnvironment, type Egress } from './egress/index.js'
 import { checkGuard } from './guard.js'
@@ -13,6 +14,8 @@ import { installCodex } from './install/index.js'
 import { chooseIdentity } from './isolation.js'
 import { agentFolders, agentView, createAgentFolders, handBack, lendWorkspace } from './lend.js'
 import { startModelProxy } from './model-proxy.js'
+import { placeOutputSchema } from './output-schema.js'
+import { checkEndpoint } from './preflight.js'
 import { publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
 import { runCodex } from './run/index.js'
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
   const clock = new StageClock()
   const settings = await clock.time('inputs', readSettings)
   await clock.time('guard', () => checkGuard(settings))
+  await clock.time('preflight', () => checkEndpoint(settings))
   const codex = await clock.time('install', () => installCodex(settings))
   core.setOutput('codex-version', codex.version)
 
@@ -34,7 +38,7 @@ async function main(): Promise<void> {
   // What the post step must undo if this step dies: saved again whenever it grows.
   const state: RunState = { runRoot, isolation: identity.mode, agentUser: identity.userName, folders }
   saveRunState(state)
-  const proxy = await startModelProxy(settings.baseUrl, settings.apiKey)
+  const proxy = await startModelProxy(settings.baseUrl, settings.apiKey, settings)
   const redactor = new Redactor(runSecrets(settings, proxy.clientToken))
   let egress: Egress | undefined
   try {
@@ -47,10 +51,11 @@ async function main(): Promise<void> {
     const view = agentView(folders, start.dirs.top, settings.workingDirectory, codex.folder, codex.binary)
     const configuration = await clock.time('configure', () => configureCodex(settings, proxy, identity, folders, view, path.join(runRoot, 'output')))
     configuration.env = withEgressEnvironment(configuration.env, egress)
+    configuration.outputSchemaFile = await placeOutputSchema(settings.outputSchema, identity, folders, runRoot)
     const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
 
     const sandbox = await clock.time('sandbox-probe', () => probeSandbox(settings, view.binary, identity, configuration, (relaxedSysctl) => saveRunState(Object.assign(state, { relaxedSysctl }))))
-    const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor))
+    const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor, proxy))
 
     const survivors = await clock.time('stop', () => identity.stop())
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
@@ -59,7 +64,8 @@ async function main(): Promise<void> {
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
     const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths))
     const network = await egress.close()
-    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network, sandbox }, redactor)
+    const cost = estimateCost(settings.model ?? proxy.model(), proxy.usage, settings.modelPrices)
+    await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network, sandbox, budget: proxy.budget(), cost, structuredOutput: outcome.structuredOutput }, redactor)
     if (outcome.conclusion !== 'success') core.setFailed(`Codex ${outcome.conclusion}: ${outcome.failure}`)
   } finally {
     await egress?.close()

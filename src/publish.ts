@@ -87,6 +87,9 @@ function runRecord(report: Report): Record<string, unknown> {
     actionDurationMs: Date.now() - report.clock.startedAt.getTime(),
     stageMs: report.clock.milliseconds,
     usage: report.usage,
+    budget: report.budget ?? null,
+    costEstimate: report.cost ?? null,
+    structuredOutput: report.structuredOutput ?? null,
     // Codex's own count from its turn.completed events, beside the proxy's; they differ when requests were retried.
     usageReportedByCodex: report.outcome.events.usage,
     changedFiles: changes.changedFiles,
@@ -166,7 +169,18 @@ function setOutputs(report: Report, publication: Publication): void {
   core.setOutput('artifact-id', publication.artifactId === undefined ? '' : String(publication.artifactId))
   core.setOutput('artifact-url', publication.artifactUrl ?? '')
   core.setOutput('codex-version', codex.version)
-  core.setOutput('usage', JSON.stringify(report.usage))
+  core.setOutput('usage', JSON.stringify({ ...report.usage, ...(report.cost ? { estimated_cost_usd: report.cost.estimatedUsd, cost_model: report.cost.model } : {}) }))
+  core.setOutput('structured-output', structuredOutput(report))
   core.setOutput('exit-code', outcome.exitCode === null ? '' : String(outcome.exitCode))
   core.setOutput('refused-hosts', JSON.stringify(report.network?.refusedHosts ?? []))
+}
+
+/** The final message's JSON when it matched output-schema; empty when there was none or it did not match, or when it is over the output limit (run.json has it). */
+function structuredOutput(report: Report): string {
+  const value = report.structuredOutput?.value
+  if (value === undefined) return ''
+  const json = JSON.stringify(value)
+  if (Buffer.byteLength(json) <= OUTPUT_LIMIT_BYTES) return json
+  core.warning(`The structured output is ${Buffer.byteLength(json)} bytes, over the ${OUTPUT_LIMIT_BYTES} bytes of an output: 'structured-output' is empty; run.json in the artifact has it.`)
+  return ''
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { applyPatch, message, shell, startResponsesServer } from './responses-server.js'
+import { LISTED_MODELS, applyPatch, message, shell, startResponsesServer } from './responses-server.js'
 import type { ResponsesServer } from './responses-server.js'
 
 // The binary the project's global setup installed through the action's own installer (or CODEX_BIN to try another).
@@ -46,6 +46,9 @@ function parseSse(text: string): SseFrame[] {
       return { event, data: JSON.parse(data) }
     })
 }
+
+// A request as Codex sends it: with a model and input (a body with neither is the preflight check's probe, not a model request).
+const ASK = { model: 'm', input: 'hi' }
 
 function post(server: ResponsesServer, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}/responses`, {
@@ -95,9 +98,9 @@ describe('responses server (protocol, no codex)', () => {
       script: [{ output: [message('a')], usage: { input_tokens: 7, output_tokens: 3 } }],
       afterScript: { output: [message('after')] }
     })
-    const a = parseSse(await (await post(server, {})).text())
-    const b = parseSse(await (await post(server, {})).text())
-    const c = parseSse(await (await post(server, {})).text())
+    const a = parseSse(await (await post(server, ASK)).text())
+    const b = parseSse(await (await post(server, ASK)).text())
+    const c = parseSse(await (await post(server, ASK)).text())
     expect(a.at(-1)!.data.response.usage).toMatchObject({ input_tokens: 7, output_tokens: 3, total_tokens: 10 })
     const ids = [a, b, c].map((f) => f.at(-1)!.data.response.id)
     expect(new Set(ids).size).toBe(3)
@@ -110,7 +113,7 @@ describe('responses server (protocol, no codex)', () => {
 
   it('default afterScript is a final message "done"', async () => {
     const server = await start({ script: [] })
-    const frames = parseSse(await (await post(server, {})).text())
+    const frames = parseSse(await (await post(server, ASK)).text())
     expect(frames.find((f) => f.event === 'response.output_item.done')!.data.item.content[0].text).toBe('done')
   })
 
@@ -122,28 +125,28 @@ describe('responses server (protocol, no codex)', () => {
         { status: 400, body: { error: { message: 'custom', type: 'x', code: 'y' } } }
       ]
     })
-    const r1 = await post(server, {})
+    const r1 = await post(server, ASK)
     expect(r1.status).toBe(500)
     expect(await r1.json()).toMatchObject({ error: { message: 'scripted server error', type: 'server_error' } })
-    const r2 = await post(server, {})
+    const r2 = await post(server, ASK)
     expect(r2.status).toBe(429)
     expect(r2.headers.get('retry-after')).toBe('2')
     expect(await r2.json()).toMatchObject({ error: { code: 'rate_limit_exceeded' } })
-    const r3 = await post(server, {})
+    const r3 = await post(server, ASK)
     expect(r3.status).toBe(400)
     expect(await r3.json()).toEqual({ error: { message: 'custom', type: 'x', code: 'y' } })
   })
 
   it('rejects a wrong key with 401 without consuming a step, and records it', async () => {
     const server = await start({ apiKey: 'k1', script: [{ output: [message('first')] }] })
-    const bad = await post(server, {}, { authorization: 'Bearer nope' })
+    const bad = await post(server, ASK, { authorization: 'Bearer nope' })
     expect(bad.status).toBe(401)
     expect(await bad.json()).toEqual({
       error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_api_key' }
     })
-    const none = await post(server, {})
+    const none = await post(server, ASK)
     expect(none.status).toBe(401)
-    const good = parseSse(await (await post(server, {}, { authorization: 'Bearer k1' })).text())
+    const good = parseSse(await (await post(server, ASK, { authorization: 'Bearer k1' })).text())
     expect(good.find((f) => f.event === 'response.output_item.done')!.data.item.content[0].text).toBe('first')
     expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer nope', undefined, 'Bearer k1'])
   })
@@ -151,13 +154,48 @@ describe('responses server (protocol, no codex)', () => {
   it('answers 404 to other paths and records them; accepts any prefix ending in /responses', async () => {
     const server = await start({ script: [{ output: [message('p')] }] })
     const base = server.url.replace(/\/v1$/, '')
-    const r404 = await fetch(`${base}/v1/models`)
+    const r404 = await fetch(`${base}/v1/files`)
     expect(r404.status).toBe(404)
-    expect((await r404.json()).error.message).toContain('/v1/models')
-    const other = await fetch(`${base}/api/openai/responses`, { method: 'POST', body: '{}' })
+    expect((await r404.json()).error.message).toContain('/v1/files')
+    const other = await fetch(`${base}/api/openai/responses`, { method: 'POST', body: JSON.stringify(ASK) })
     expect(other.status).toBe(200)
     await other.text()
-    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/models', 'POST /api/openai/responses'])
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/files', 'POST /api/openai/responses'])
+  })
+
+  it('lists models on GET /models, apart from the requests, checking the key; a test can script the listings', async () => {
+    const server = await start({ script: [], apiKey: 'k1', models: [{ status: 500 }, { ids: ['m-1', 'm-2'] }] })
+    expect((await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401)
+    expect((await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })).status).toBe(500)
+    const listed = await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })
+    expect(await listed.json()).toMatchObject({ object: 'list', data: [{ id: 'm-1', object: 'model' }, { id: 'm-2', object: 'model' }] })
+    // The last step repeats.
+    expect((await (await fetch(`${server.url}/models`, { headers: { authorization: 'Bearer k1' } })).json()).data).toHaveLength(2)
+    expect(server.listings.map((r) => r.headers.authorization)).toEqual(['Bearer nope', 'Bearer k1', 'Bearer k1', 'Bearer k1'])
+    expect(server.requests).toEqual([])
+    const plain = await start({ script: [] })
+    expect((await (await fetch(`${plain.url}/models`)).json()).data.map((m: { id: string }) => m.id)).toEqual(LISTED_MODELS)
+  })
+
+  it('answers a probe (no input, no model) as OpenAI does, apart from the requests, checking the key, consuming no step', async () => {
+    const server = await start({ script: [{ output: [message('first')] }], apiKey: 'k1' })
+    const wrong = await post(server, {}, { authorization: 'Bearer nope' })
+    expect(wrong.status).toBe(401)
+    expect((await wrong.json()).error.code).toBe('invalid_api_key')
+    const accepted = await post(server, { stream: true }, { authorization: 'Bearer k1' })
+    expect(accepted.status).toBe(400)
+    expect(await accepted.json()).toEqual({ error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: 'missing_required_parameter' } })
+    // Step 0 is still there for the first real request.
+    const first = parseSse(await (await post(server, ASK, { authorization: 'Bearer k1' })).text())
+    expect(first.find((f) => f.event === 'response.output_item.done')!.data.item.content[0].text).toBe('first')
+    expect(server.probes.map((r) => [r.index, r.headers.authorization, r.body])).toEqual([[0, 'Bearer nope', {}], [1, 'Bearer k1', { stream: true }]])
+    expect(server.requests.map((r) => r.body)).toEqual([ASK])
+    expect(server.listings).toEqual([])
+    // A test can script the answer to a probe with the right key.
+    const refusing = await start({ script: [], apiKey: 'k1', probe: { status: 403 } })
+    const refused = await post(refusing, {}, { authorization: 'Bearer k1' })
+    expect(refused.status).toBe(403)
+    expect((await refused.json()).error.message).toBe('scripted error 403')
   })
 
   it('records and refuses an Upgrade (WebSocket) request', async () => {
@@ -203,7 +241,7 @@ describe('responses server (protocol, no codex)', () => {
 
   it('cut drops the connection after the items, without response.completed', async () => {
     const server = await start({ script: [{ cut: true, output: [message('partial')] }] })
-    const res = await post(server, {})
+    const res = await post(server, ASK)
     expect(res.status).toBe(200)
     const reader = res.body!.getReader()
     let text = ''
@@ -224,7 +262,7 @@ describe('responses server (protocol, no codex)', () => {
 
   it('stall sends headers and response.created, then hangs until close()', async () => {
     const server = await startResponsesServer({ script: [{ stall: true }] })
-    const res = await post(server, {})
+    const res = await post(server, ASK)
     expect(res.status).toBe(200)
     const reader = res.body!.getReader()
     const first = await reader.read()

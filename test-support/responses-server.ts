@@ -53,6 +53,14 @@ A x.txt
  * - stderr always has "Reading additional input from stdin..." (even with stdin = /dev/null) and,
  *   when CODEX_HOME is under /tmp, "WARNING: proceeding, even though we could not create PATH
  *   aliases: Refusing to create helper binaries under temporary dir". Neither is an error.
+ *
+ * Beside Codex's requests, the server answers the action's preflight check, which Codex never sends:
+ * - `GET …/models` (a listing): recorded in `listings`, not in `requests`; scripted with `models`.
+ * - A probe: a POST to a `/responses` path whose JSON body has neither `input` nor `model` (the
+ *   action sends `{}` when the listing was refused, to tell a wrong key from a key that may not list
+ *   models). It is answered as OpenAI does: 401 for a wrong key, else 400 `missing_required_parameter`
+ *   (or the `probe` answer a test scripts); recorded in `probes`, not in `requests`; it consumes no
+ *   step. Codex's requests always carry both `model` and `input`.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -79,6 +87,12 @@ export type Step =
 
 export type Script = Step[] | ((request: RecordedRequest, index: number) => Step)
 
+/** An answer to `GET <base>/models`: the list of these model ids, or an HTTP error. */
+export type ModelsStep = { ids: string[] } | { status: number; body?: unknown; headers?: Record<string, string> }
+
+/** What `GET <base>/models` lists unless a test says otherwise. */
+export const LISTED_MODELS = ['gpt-5.5', 'gpt-5.4', 'gpt-5.4-mini', 'gpt-5']
+
 export interface RecordedRequest {
   /** Position of this request in `ResponsesServer.requests` (every request, any path). */
   index: number
@@ -95,7 +109,12 @@ export interface RecordedRequest {
 export interface ResponsesServer {
   /** 'http://127.0.0.1:<port>/v1' */
   url: string
+  /** Every request but the model listings and the probes. */
   requests: RecordedRequest[]
+  /** Every `GET …/models` (the action's preflight check), wrong key or not. */
+  listings: RecordedRequest[]
+  /** Every probe (a POST to a `/responses` path with neither `input` nor `model`), wrong key or not. */
+  probes: RecordedRequest[]
   close(): Promise<void>
 }
 
@@ -103,13 +122,17 @@ export interface ResponsesServerOptions {
   /**
    * An array: the n-th accepted POST to a path ending in `/responses` gets step n (0-based).
    * A function: called with the recorded request and that same 0-based counter.
-   * Requests rejected for a wrong key (401) do not consume a step.
+   * Requests rejected for a wrong key (401) and probes do not consume a step.
    */
   script: Script
   /** When set, requests whose Authorization is not `Bearer <apiKey>` get 401. */
   apiKey?: string
   /** Answer once an array script is exhausted. Default: a final `message('done')`. */
   afterScript?: Step
+  /** The n-th `GET …/models` with the right key gets step n, the last one repeating. Default: `{ ids: LISTED_MODELS }`. A wrong key gets 401 and consumes no step. */
+  models?: ModelsStep[]
+  /** What a probe with the right key gets. Default: 400 `missing_required_parameter` (the key was accepted). A wrong key gets 401. */
+  probe?: { status: number; body?: unknown }
 }
 
 let idCounter = 0
@@ -317,8 +340,18 @@ function isResponsesPath(path: string): boolean {
   return pathname.replace(/\/+$/, '').endsWith('/responses')
 }
 
+/** OpenAI's answer to a Responses request without a model, once the key is accepted. */
+const MISSING_MODEL = { error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: 'missing_required_parameter' } }
+
+function isProbe(method: string | undefined, path: string, body: unknown): boolean {
+  return method === 'POST' && isResponsesPath(path) && !!body && typeof body === 'object' && !Array.isArray(body) && !('input' in body) && !('model' in body)
+}
+
 export function startResponsesServer(options: ResponsesServerOptions): Promise<ResponsesServer> {
   const requests: RecordedRequest[] = []
+  const listings: RecordedRequest[] = []
+  const probes: RecordedRequest[] = []
+  let listingCounter = 0
   const sockets = new Set<Socket>()
   // The default is built per use, so each answer's message gets a fresh id.
   const afterScript = (): Step => options.afterScript ?? { output: [message('done')] }
@@ -362,13 +395,29 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
     const raw = await readAll(req)
     const body = parseBody(raw, req.headers['content-encoding'] as string | undefined)
     const path = req.url ?? '/'
+    const listing = req.method === 'GET' && (path.split('?')[0] ?? '').replace(/\/+$/, '').endsWith('/models')
+    const probe = isProbe(req.method, path, body)
     const record: RecordedRequest = {
-      index: requests.length,
+      index: listing ? listings.length : probe ? probes.length : requests.length,
       method: req.method ?? 'GET',
       path,
       headers: { ...req.headers },
       body,
       toolOutputs: toolOutputsOf(body)
+    }
+    if (listing) {
+      listings.push(record)
+      if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, errorBody(401))
+      const steps = options.models ?? [{ ids: LISTED_MODELS }]
+      const step = steps[Math.min(listingCounter++, steps.length - 1)] as ModelsStep
+      if ('status' in step) return sendJson(res, step.status, step.body === undefined ? errorBody(step.status) : step.body, step.headers)
+      return sendJson(res, 200, { object: 'list', data: step.ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'scripted' })) })
+    }
+    if (probe) {
+      probes.push(record)
+      if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, errorBody(401))
+      const reply = options.probe ?? { status: 400, body: MISSING_MODEL }
+      return sendJson(res, reply.status, reply.body === undefined ? errorBody(reply.status) : reply.body)
     }
     requests.push(record)
 
@@ -426,6 +475,8 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
       resolve({
         url: `http://127.0.0.1:${port}/v1`,
         requests,
+        listings,
+        probes,
         close: () =>
           new Promise<void>((done) => {
             closing = true

@@ -260,7 +260,18 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'codex-path not a file', inputs: () => ({ 'codex-path': 'bin/codex' }), input: 'codex-path', says: /bin\/codex', which is not a file\. Expected the path of an executable codex binary\./ },
   { name: 'codex-path a directory', inputs: () => ({ 'codex-path': 'src' }), input: 'codex-path', says: /which is not a file\. Expected the path of an executable codex binary\./ },
   { name: 'openai-api-key empty', inputs: () => ({ 'openai-api-key': '' }), input: 'openai-api-key', says: /is required\. Expected the model API key, usually \$\{\{ secrets\.OPENAI_API_KEY \}\} \(GitHub gives no secrets to workflows that pull requests from forks trigger\)\./ },
-  { name: 'openai-api-key blanks only', inputs: () => ({ 'openai-api-key': '  \n ' }), input: 'openai-api-key', says: /is required/ }
+  { name: 'openai-api-key blanks only', inputs: () => ({ 'openai-api-key': '  \n ' }), input: 'openai-api-key', says: /is required/ },
+  ...['0', '-100', '2.5', 'unlimited'].map((value) => ({ name: `max-tokens ${value}`, inputs: () => ({ 'max-tokens': value }), input: 'max-tokens', says: new RegExp(`is '${value.replace('.', '\\.')}'\\. Expected a whole number of tokens of 1 or more, or empty for no limit\\.`) })),
+  ...['0', '1e3', 'ten'].map((value) => ({ name: `max-model-requests ${value}`, inputs: () => ({ 'max-model-requests': value }), input: 'max-model-requests', says: new RegExp(`is '${value}'\\. Expected a whole number of requests of 1 or more, or empty for no limit\\.`) })),
+  { name: 'model-prices not JSON', inputs: () => ({ 'model-prices': 'gpt-5.5: 5/30' }), input: 'model-prices', says: /is not JSON \(.*\)\. Expected a JSON object of model names to USD per 1M tokens/ },
+  { name: 'model-prices without cached_input', inputs: () => ({ 'model-prices': '{"gpt-5.5": {"input": 5, "output": 30}}' }), input: 'model-prices', says: /gives 'gpt-5\.5' the price \{"input":5,"output":30\}\. Expected a JSON object of model names to USD per 1M tokens/ },
+  { name: 'output-schema not JSON', inputs: () => ({ 'output-schema': '{type: object}' }), input: 'output-schema', says: /is not JSON \(.*\)\. Expected a JSON Schema object with "type": "object"/ },
+  { name: 'output-schema of a string, not an object', inputs: () => ({ 'output-schema': '{"type": "string"}' }), input: 'output-schema', says: /is not a schema of a JSON object \(the model answers with an object\)\. Expected a JSON Schema object/ },
+  { name: 'output-schema not a valid JSON Schema', inputs: () => ({ 'output-schema': '{"type": "object", "required": "verdict"}' }), input: 'output-schema', says: /is not a valid JSON Schema: .*required must be array\. Expected a JSON Schema object/ },
+  { name: 'output-schema-file missing', inputs: () => ({ 'output-schema-file': 'schemas/verdict.json' }), input: 'output-schema-file', says: /schemas\/verdict\.json', which is not a file\. Expected a path to a JSON Schema file, relative to the workspace\./ },
+  { name: 'output-schema-file outside the workspace', inputs: () => ({ 'output-schema-file': outsideFile() }), input: 'output-schema-file', says: /private\.md', outside the workspace '.*'\. Expected a path to a JSON Schema file inside the workspace\./, secrets: [OUTSIDE_TEXT] },
+  { name: 'output-schema and output-schema-file both given', inputs: () => ({ 'output-schema': '{"type": "object"}', 'output-schema-file': 'prompts/fix.md' }), input: 'output-schema', says: /and 'output-schema-file' were both given\. Expected at most one of 'output-schema' \(the JSON\) or 'output-schema-file' \(a path\)\./ },
+  { name: 'codex-args with --output-schema', inputs: () => ({ 'codex-args': '--output-schema /tmp/agent-schema.json' }), input: 'codex-args', says: /contains '--output-schema', which the action sets itself/ }
 ]
 
 describe.concurrent('a bad input', { timeout: CONCURRENT_TEST_MS }, () => {

@@ -63,14 +63,16 @@ describe('the model endpoint fails', () => {
 })
 
 describe('the model endpoint cannot be reached', () => {
-  it('fails naming the base-url that refused the connection', async () => {
+  // The preflight check finds it before install (run-control.test.ts has the other preflight cases).
+  it('fails before Codex starts, naming the base-url that refused the connection', async () => {
     world = await startWorld([])
 
     const run = await act(world, scratchRepository(), { inputs: { 'base-url': 'http://127.0.0.1:9/v1', config: NO_RETRIES } })
 
-    expect(run.main.outputs.conclusion).toBe('failure')
-    expect(errors(run)).toMatch(/http:\/\/127\.0\.0\.1:9 could not be reached \(connect ECONNREFUSED/)
-    expect(world.results.artifacts).toHaveLength(1)
+    expect(run.main.exitCode).not.toBe(0)
+    expect(errors(run)).toMatch(/^Input 'base-url' points to 127\.0\.0\.1:9, where nothing accepts connections \(ECONNREFUSED\)/)
+    expect(world.model.requests).toHaveLength(0)
+    expect(world.results.artifacts).toHaveLength(0)
   })
 })
 

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, inject } from 'vitest'
 import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js'
-import { startResponsesServer, type ResponsesServer, type Script, type Step } from '../../test-support/responses-server.js'
+import { startResponsesServer, type ResponsesServer, type ResponsesServerOptions, type Script, type Step } from '../../test-support/responses-server.js'
 import { startResultsService, type ResultsService } from '../../test-support/results-service.js'
 import { runAction, type ActionRun, type RunOptions } from '../../test-support/runner.js'
 
@@ -60,8 +60,8 @@ export interface World {
 /** The runner emulation's default triggering actor, given write permission by the fake GitHub API. */
 export const ACTOR = 'octocat'
 
-export async function startWorld(script: Script, afterScript?: Step): Promise<World> {
-  const model = await startResponsesServer({ script, apiKey: API_KEY, afterScript })
+export async function startWorld(script: Script, afterScript?: Step, options: Partial<ResponsesServerOptions> = {}): Promise<World> {
+  const model = await startResponsesServer({ script, apiKey: API_KEY, afterScript, ...options })
   const results = await startResultsService()
   const github = await startGitHubApi({ [ACTOR]: 'write' })
   return {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -96,6 +96,82 @@ describe('readSettings', () => {
     for (const root of ['/', '//', '/./', '/..', 'a\tb']) {
       input('writable-roots', `build\n${root}`)
       expect(() => readSettings({ GITHUB_WORKSPACE: workspace }), JSON.stringify(root)).toThrow(/^Input 'writable-roots' names '.*', (the whole file system|which holds a control character)\. Expected folders, one per line: relative ones inside the repository \(from the working directory\), others absolute, and not \//)
+    }
+  })
+})
+
+describe('run control inputs', () => {
+  const read = (): ReturnType<typeof readSettings> => readSettings({ GITHUB_WORKSPACE: workspace })
+
+  it('reads max-tokens and max-model-requests as whole numbers, and no limit when empty', () => {
+    expect(read().maxTokens).toBeUndefined()
+    expect(read().maxModelRequests).toBeUndefined()
+    input('max-tokens', '250000')
+    input('max-model-requests', '40')
+    expect(read()).toMatchObject({ maxTokens: 250000, maxModelRequests: 40 })
+  })
+
+  it.each(['0', '-1', '1.5', '1e6', 'lots', '12 tokens', '10000000000000000'])("refuses '%s' for max-tokens and max-model-requests", (value) => {
+    input('max-tokens', value)
+    expect(read).toThrow(new RegExp(`^Input 'max-tokens' is '${value.replace(/[.+]/g, '\\$&')}'\\. Expected a whole number of tokens of 1 or more, or empty for no limit\\.$`))
+    input('max-tokens', '')
+    input('max-model-requests', value)
+    expect(read).toThrow(/^Input 'max-model-requests' is '.*'\. Expected a whole number of requests of 1 or more/)
+  })
+
+  it('reads model-prices, and refuses what is not a price for each model', () => {
+    input('model-prices', '{"my-model": {"input": 1.25, "cached_input": 0.125, "output": 10}}')
+    expect(read().modelPrices).toEqual({ 'my-model': { input: 1.25, cached_input: 0.125, output: 10 } })
+    const accepted = /Expected a JSON object of model names to USD per 1M tokens/
+    for (const [value, says] of [
+      ['{"my-model": ', /^Input 'model-prices' is not JSON \(/],
+      ['[1, 2]', /^Input 'model-prices' is not a JSON object\./],
+      ['{"m": {"input": 1, "output": 2}}', /^Input 'model-prices' gives 'm' the price \{"input":1,"output":2\}\./],
+      ['{"m": {"input": -1, "cached_input": 0, "output": 2}}', /gives 'm' the price/],
+      ['{"m": {"input": "1", "cached_input": 0, "output": 2}}', /gives 'm' the price/],
+      ['{"m": {"input": 1, "cached_input": 0, "output": 2, "reasoning": 3}}', /gives 'm' the price/]
+    ] as const) {
+      input('model-prices', value)
+      expect(read, value).toThrow(says)
+      expect(read, value).toThrow(accepted)
+    }
+  })
+
+  it('reads output-schema inline or from a file inside the workspace', () => {
+    const schema = { type: 'object', properties: { verdict: { type: 'string' } }, required: ['verdict'] }
+    input('output-schema', JSON.stringify(schema))
+    expect(read().outputSchema).toEqual(schema)
+    input('output-schema', '')
+    writeFileSync(path.join(workspace, 'schema.json'), JSON.stringify(schema))
+    input('output-schema-file', 'schema.json')
+    expect(read().outputSchema).toEqual(schema)
+  })
+
+  it('refuses an output schema that is missing, outside the workspace, not JSON, not an object schema or not a JSON Schema', () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['output-schema-file', 'missing.json', /^Input 'output-schema-file' points to '.*missing\.json', which is not a file\. Expected a path to a JSON Schema file, relative to the workspace\.$/],
+      ['output-schema-file', '/etc/hostname', /^Input 'output-schema-file' resolves to '\/etc\/hostname', outside the workspace/],
+      ['output-schema', '{"type": "object",', /^Input 'output-schema' is not JSON \(.*\)\. Expected a JSON Schema object with "type": "object"/],
+      ['output-schema', '{"type": "string"}', /^Input 'output-schema' is not a schema of a JSON object \(the model answers with an object\)\./],
+      ['output-schema', '[]', /is not a schema of a JSON object/],
+      ['output-schema', '{"type": "object", "properties": {"a": {"type": "nonsense"}}}', /^Input 'output-schema' is not a valid JSON Schema: .*type must be equal to one of the allowed values/],
+      ['output-schema', '{"type": "object", "$ref": "#/$defs/missing"}', /^Input 'output-schema' is not a valid JSON Schema: can't resolve reference/]
+    ]
+    for (const [name, value, says] of cases) {
+      input('output-schema', '')
+      input('output-schema-file', '')
+      input(name, value)
+      expect(read, `${name}: ${value}`).toThrow(says)
+    }
+    input('output-schema', '{"type": "object"}')
+    input('output-schema-file', 'schema.json')
+    expect(read).toThrow(/^Input 'output-schema' and 'output-schema-file' were both given\. Expected at most one of/)
+  })
+
+  it("refuses --output-schema in codex-args: the action places the schema where the agent cannot swap it", () => {
+    for (const value of ['--output-schema /tmp/s.json', '["--output-schema=/tmp/s.json"]']) {
+      input('codex-args', value)
+      expect(read, value).toThrow(/^Input 'codex-args' contains '--output-schema', which the action sets itself/)
     }
   })
 })

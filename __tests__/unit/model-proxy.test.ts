@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startModelProxy, type ModelProxy } from '../../src/model-proxy.js'
+import { startModelProxy, type BudgetLimits, type ModelProxy } from '../../src/model-proxy.js'
 
 const API_KEY = `sk-proj-${randomBytes(24).toString('hex')}`
 const FRAME_GAP_MS = 200
@@ -133,10 +133,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function world(plan?: Parameters<typeof startUpstream>[0], base?: (upstream: Upstream) => string): Promise<{ upstream: Upstream; proxy: ModelProxy }> {
+async function world(plan?: Parameters<typeof startUpstream>[0], base?: (upstream: Upstream) => string, limits?: BudgetLimits): Promise<{ upstream: Upstream; proxy: ModelProxy }> {
   const upstream = await startUpstream(plan)
   cleanups.push(upstream.close)
-  const proxy = await startModelProxy(base ? base(upstream) : upstream.url, API_KEY)
+  const proxy = await startModelProxy(base ? base(upstream) : upstream.url, API_KEY, limits)
   cleanups.push(proxy.close)
   return { upstream, proxy }
 }
@@ -379,5 +379,77 @@ describe('startModelProxy', () => {
     expect(Date.now() - closing).toBeLessThan(FRAME_GAP_MS * 2)
     expect(upstream.endedAt).toEqual([])
     await expect(call(proxy)).rejects.toThrow(/ECONNREFUSED/)
+  })
+})
+
+describe('the budget', () => {
+  it('max-tokens: forwards requests until the counted total reaches the limit, then refuses with a 400 Codex gives up on', async () => {
+    // Request n uses 107n tokens: 107, then 321 in all.
+    const { upstream, proxy } = await world(undefined, undefined, { maxTokens: 200 })
+    let exceeded: string | undefined
+    void proxy.budgetExceeded.then((limit) => (exceeded = limit))
+    expect((await call(proxy)).status).toBe(200)
+    // 107 of 200: the second request still starts, and its response crosses the limit.
+    expect((await call(proxy)).status).toBe(200)
+    expect(proxy.usage.total_tokens).toBe(321)
+    const refused = await call(proxy)
+    expect(refused.status).toBe(400)
+    expect(JSON.parse(refused.body)).toEqual({
+      error: { message: "codex-action: the run's budget is spent (321 tokens used, max-tokens is 200); no further model request is sent.", type: 'codex_action_budget_exceeded' }
+    })
+    expect(upstream.seen).toHaveLength(2)
+    expect(proxy.budget()).toEqual({ maxTokens: 200, maxModelRequests: undefined, exceeded: 'max-tokens' })
+    expect(exceeded).toBe('max-tokens')
+    expect(proxy.usage.requests).toBe(2)
+    // The model list costs nothing and stays open.
+    expect((await call(proxy, { method: 'GET', path: '/v1/models' })).status).toBe(200)
+  })
+
+  it('max-model-requests: requests sent at once are counted before they go, so no more than the limit reach the model', async () => {
+    const { upstream, proxy } = await world(undefined, undefined, { maxModelRequests: 2 })
+    const answers = await Promise.all([call(proxy), call(proxy), call(proxy), call(proxy, { path: '/v1/responses/compact' })])
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 400, 400])
+    expect(upstream.seen).toHaveLength(2)
+    expect(proxy.budget().exceeded).toBe('max-model-requests')
+    expect(answers.find((answer) => answer.status === 400)?.body).toContain('2 model requests made, max-model-requests is 2')
+  })
+
+  it('a request that never reached the model does not count', async () => {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const proxy = await startModelProxy(`http://127.0.0.1:${port}/v1`, API_KEY, { maxModelRequests: 1 })
+    cleanups.push(proxy.close)
+    expect((await call(proxy)).status).toBe(502)
+    expect((await call(proxy)).status).toBe(502)
+    expect(proxy.usage.requests).toBe(0)
+    expect(proxy.budget().exceeded).toBeUndefined()
+  })
+
+  it('without limits, nothing is refused', async () => {
+    const { upstream, proxy } = await world()
+    for (let i = 0; i < 3; i++) expect((await call(proxy)).status).toBe(200)
+    expect(upstream.seen).toHaveLength(3)
+    expect(proxy.budget()).toEqual({ maxTokens: undefined, maxModelRequests: undefined })
+  })
+
+  it('remembers the model the endpoint named in its completed response', async () => {
+    const { proxy } = await world((_seen, index) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: frame('response.completed', { response: { id: `r${index}`, model: 'gpt-5.4-2026-03-05', usage: usageOf(1, 0, 1, 0) } }) }))
+    expect(proxy.model()).toBeUndefined()
+    await call(proxy)
+    expect(proxy.model()).toBe('gpt-5.4-2026-03-05')
+  })
+})
+
+describe('redirects from the endpoint', () => {
+  it('are passed back, never followed with the key', async () => {
+    const elsewhere = await startUpstream()
+    cleanups.push(elsewhere.close)
+    const { upstream, proxy } = await world(() => ({ status: 307, headers: { location: `http://localhost:${elsewhere.port}/v1/responses` }, body: '' }))
+    const answer = await call(proxy)
+    expect(answer.status).toBe(307)
+    expect(upstream.seen).toHaveLength(1)
+    expect(elsewhere.seen).toEqual([])
   })
 })

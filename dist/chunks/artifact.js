@@ -1,4 +1,4 @@
-import { i as info, w as warning, k as debug, j as setSecret, H as HttpClient, L as BearerCredentialHandler, M as HttpCodes, N as getAugmentedNamespace, O as commonjsGlobal, g as getDefaultExportFromCjs, P as error$1, Q as requireTunnel, R as requireUndici, S as undiciExports } from './state.js';
+import { i as info, w as warning, l as debug, j as setSecret, H as HttpClient, O as BearerCredentialHandler, P as HttpCodes, Q as getAugmentedNamespace, R as commonjsGlobal, g as getDefaultExportFromCjs, S as error$1, T as requireTunnel, U as requireUndici, V as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';

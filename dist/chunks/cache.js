@@ -1,4 +1,4 @@
-import { k as debug, T as mkdirP, o as exec, U as which, w as warning, i as info, M as HttpCodes, V as HttpClientError, H as HttpClient, W as isDebug, j as setSecret, L as BearerCredentialHandler, X as rmRF, P as error } from './state.js';
+import { l as debug, W as mkdirP, p as exec, X as which, w as warning, i as info, P as HttpCodes, Y as HttpClientError, H as HttpClient, Z as isDebug, j as setSecret, O as BearerCredentialHandler, _ as rmRF, S as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -46,6 +46,7 @@ import 'child_process';
 import 'timers';
 import 'node:stream/promises';
 import 'node:dns/promises';
+import 'node:timers/promises';
 import 'node:string_decoder';
 import 'node:process';
 import 'tty';

@@ -8,6 +8,8 @@ import { printAgentText } from '../agent-text.js'
 import type { AgentConfiguration } from '../configure.js'
 import type { Settings } from '../inputs.js'
 import type { AgentIdentity } from '../isolation.js'
+import type { ModelProxy } from '../model-proxy.js'
+import { readStructuredOutput, type StructuredOutput } from '../output-schema.js'
 import type { Redactor } from '../redact.js'
 import { CommandCollector, type CommandLog } from './commands.js'
 import { EventReader, type CodexEvent, type EventSummary } from './events.js'
@@ -28,9 +30,13 @@ export interface RunOutcome {
   logFile: string
   startedAt: Date
   durationMs: number
+  /** The final message read against `output-schema`, when one was given and Codex finished. */
+  structuredOutput?: StructuredOutput
 }
 
 const STOP_GRACE_MS = 5_000
+// Codex 0.169.0 ends within a second of the proxy's refusal; a version that retried it would be stopped after this.
+const BUDGET_GRACE_MS = 10_000
 // What the agent prints passes through Codex into these files: enough for any real run, and a disk the agent cannot fill.
 const LOG_LIMIT_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
@@ -40,7 +46,8 @@ export async function runCodex(
   settings: Settings,
   configuration: AgentConfiguration,
   identity: AgentIdentity,
-  redactor: Redactor
+  redactor: Redactor,
+  proxy: Pick<ModelProxy, 'budgetExceeded' | 'budget' | 'usage'>
 ): Promise<RunOutcome> {
   const eventsFile = path.join(configuration.directories.output, 'events.jsonl')
   const logFile = path.join(configuration.directories.output, 'codex.log')
@@ -53,8 +60,8 @@ export async function runCodex(
   child.stdin?.end(settings.prompt)
   child.stdin?.on('error', () => {})
 
-  let stopReason: 'timeout' | 'cancelled' | undefined
-  const stop = (reason: 'timeout' | 'cancelled', why: string): void => {
+  let stopReason: 'timeout' | 'cancelled' | 'budget-exceeded' | undefined
+  const stop = (reason: 'timeout' | 'cancelled' | 'budget-exceeded', why: string): void => {
     if (stopReason || child.exitCode !== null) return
     stopReason = reason
     core.warning(why)
@@ -65,6 +72,12 @@ export async function runCodex(
   const onCancel = (signal: NodeJS.Signals): void => stop('cancelled', `The job was cancelled (${signal}); stopping Codex.`)
   process.on('SIGINT', onCancel)
   process.on('SIGTERM', onCancel)
+  let budgetTimer: NodeJS.Timeout | undefined
+  void proxy.budgetExceeded.then((limit) => {
+    if (child.exitCode !== null) return
+    core.warning(`${budgetFailure(limit, settings, proxy.usage)} The model proxy refuses every further request.`)
+    budgetTimer = setTimeout(() => stop('budget-exceeded', `Codex did not end within ${BUDGET_GRACE_MS / 1000} s of its refused request; stopping it.`), BUDGET_GRACE_MS)
+  })
 
   const commands = new CommandCollector((text) => redactor.redact(text))
   const reader = new EventReader((event) => {
@@ -96,21 +109,30 @@ export async function runCodex(
     const summary = reader.summary
     // From Codex's own event stream, never from a file in CODEX_HOME, where the agent can put a link.
     const finalMessage = redactor.redact(summary.lastAgentMessage ?? '')
-    const conclusion: Conclusion =
-      stopReason ?? (exit.code === 0 && summary.turnCompleted && !summary.turnFailure ? 'success' : 'failure')
-    const failure =
+    const exceeded = proxy.budget().exceeded
+    let conclusion: Conclusion =
+      stopReason ?? (exceeded ? 'budget-exceeded' : exit.code === 0 && summary.turnCompleted && !summary.turnFailure ? 'success' : 'failure')
+    let failure =
       conclusion === 'success'
         ? undefined
         : conclusion === 'timeout'
           ? `Codex did not finish within timeout-minutes (${settings.timeoutMs / 60_000}).`
           : conclusion === 'cancelled'
             ? 'The job was cancelled while Codex was running.'
-            : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
-    return { conclusion, failure, exitCode: exit.code, signal: exit.signal, finalMessage, events: summary, commands: commands.log, eventsFile, logFile, startedAt, durationMs }
+            : conclusion === 'budget-exceeded' && exceeded
+              ? budgetFailure(exceeded, settings, proxy.usage)
+              : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
+    const structuredOutput = settings.outputSchema && conclusion === 'success' ? readStructuredOutput(settings.outputSchema, finalMessage) : undefined
+    if (structuredOutput?.errors) {
+      conclusion = 'failure'
+      failure = `The final message does not match output-schema: ${structuredOutput.errors.join('; ')}`
+    }
+    return { conclusion, failure, exitCode: exit.code, signal: exit.signal, finalMessage, events: summary, commands: commands.log, eventsFile, logFile, startedAt, durationMs, structuredOutput }
   } catch (error) {
     throw new Error(`Could not run Codex (${binary}): ${(error as Error).message}`)
   } finally {
     clearTimeout(timer)
+    clearTimeout(budgetTimer)
     process.off('SIGINT', onCancel)
     process.off('SIGTERM', onCancel)
     // Whatever the agent started in the background ends with the step.
@@ -121,7 +143,14 @@ export async function runCodex(
 function codexArguments(settings: Settings, configuration: AgentConfiguration): string[] {
   const sandbox = settings.sandbox === 'bypass' ? ['--dangerously-bypass-approvals-and-sandbox'] : ['--sandbox', settings.sandbox]
   // The prompt goes on stdin ('-'): no argument-length limit, and Codex reads until the EOF it gets at once.
-  return ['exec', '--json', '-C', configuration.workingDirectory, ...sandbox, ...settings.codexArgs, '-']
+  const schema = configuration.outputSchemaFile ? ['--output-schema', configuration.outputSchemaFile] : []
+  return ['exec', '--json', '-C', configuration.workingDirectory, ...sandbox, ...schema, ...settings.codexArgs, '-']
+}
+
+function budgetFailure(limit: 'max-tokens' | 'max-model-requests', settings: Settings, usage: ModelProxy['usage']): string {
+  return limit === 'max-tokens'
+    ? `The run reached max-tokens (${settings.maxTokens}): ${usage.total_tokens} tokens were used.`
+    : `The run reached max-model-requests (${settings.maxModelRequests}): ${usage.requests} model requests were made.`
 }
 
 function lastLines(text: string): string | undefined {
