@@ -2526,10 +2526,10 @@ var picomatch = /*@__PURE__*/getDefaultExportFromCjs(picomatchExports);
  * Repository paths matched by globs (picomatch: `*`, `**`, `?`, `[…]`, `{a,b}`), dot files included.
  * A glob also matches everything below what it names, so `packages/api` means the whole folder.
  */
-function pathMatcher(globs) {
+function pathMatcher(globs, { caseInsensitive = false } = {}) {
     if (!globs.length)
         return () => false;
-    const matches = picomatch(globs.flatMap((glob) => [glob, `${glob.replace(/\/+$/, '')}/**`]), { dot: true });
+    const matches = picomatch(globs.flatMap((glob) => [glob, `${glob.replace(/\/+$/, '')}/**`]), { dot: true, nocase: caseInsensitive });
     return (relativePath) => matches(relativePath);
 }
 /** Why a glob cannot name repository paths, or undefined when it can. */
