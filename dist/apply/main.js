@@ -454,6 +454,7 @@ const DEFAULT_PROTECTED_PATHS = [
     '**/action.yaml',
     '.gitmodules',
     '**/.gitattributes',
+    '.lfsconfig',
     '**/CODEOWNERS',
     '**/.npmrc',
     '**/.yarnrc',
