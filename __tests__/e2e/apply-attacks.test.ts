@@ -19,7 +19,9 @@ describe('apply against crafted artifacts', { timeout: 180_000 }, () => {
     // Already in the repository, inside: top/outer/inner/.. is outer, .. the top.
     const seed = checkout(origin)
     symlinkSync('outer/inner/../..', path.join(seed, 'e'))
-    git(seed, 'add', 'e')
+    // Out before the patch, and nothing of the patch on its way: not the patch's doing, not refused.
+    symlinkSync('/usr/share/dict', path.join(seed, 'dict'))
+    git(seed, 'add', 'e', 'dict')
     git(seed, 'commit', '-qm', 'a link inside')
     git(seed, 'push', '-q', 'origin', 'main')
     world = await startWorld([])
