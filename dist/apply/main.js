@@ -161,7 +161,7 @@ async function checkLegs(repository, legs, policy, scratch) {
     if (gitlinks.length) {
         throw new Refusal(`Refused: the patches change submodule commits: ${gitlinks.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, gitlinks);
     }
-    const escaping = await escapingLinks(repository, entries, files, env);
+    const escaping = await escapingLinks(repository, entries, await treeEntries(repository, repository.head, env), files, env);
     if (escaping.length) {
         throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path));
     }
@@ -192,7 +192,6 @@ function refuseOverlaps(filesByLeg) {
         throw new Refusal(`Refused: legs change the same paths, so their patches cannot be combined: ${list}. Give each matrix leg its own paths.`, overlaps.map(([file]) => file));
     }
 }
-/** The tree's files, links and gitlinks, by path. */
 async function treeEntries(repository, tree, env) {
     const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree], env);
     const entries = new Map();
@@ -208,8 +207,9 @@ async function treeEntries(repository, tree, env) {
  * followed through the tree's other links, where the patch changed the link or a path on its way:
  * `q -> .` and `p -> q/src/../..` reads as "." but climbs above the top.
  */
-async function escapingLinks(repository, entries, files, env) {
-    if (!files.length)
+async function escapingLinks(repository, entries, before, files, env) {
+    // Where a link leads depends only on the tree's links: a patch that adds, changes or removes none leaves every way as it was.
+    if (!files.some((file) => entries.get(file)?.mode === SYMLINK_MODE || before.get(file)?.mode === SYMLINK_MODE))
         return [];
     const touched = new Set(files.flatMap((file) => file.split('/').map((_, n, parts) => parts.slice(0, n + 1).join('/'))));
     const links = new Map();

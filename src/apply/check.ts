@@ -55,7 +55,7 @@ export async function checkLegs(repository: Repository, legs: Leg[], policy: Pat
   if (gitlinks.length) {
     throw new Refusal(`Refused: the patches change submodule commits: ${gitlinks.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, gitlinks)
   }
-  const escaping = await escapingLinks(repository, entries, files, env)
+  const escaping = await escapingLinks(repository, entries, await treeEntries(repository, repository.head, env), files, env)
   if (escaping.length) {
     throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path))
   }
@@ -86,10 +86,12 @@ function refuseOverlaps(filesByLeg: Map<string, string[]>): void {
   }
 }
 
-/** The tree's files, links and gitlinks, by path. */
-async function treeEntries(repository: Repository, tree: string, env: Record<string, string>): Promise<Map<string, { mode: string; object: string }>> {
+/** A tree's files, links and gitlinks, by path. */
+type TreeEntries = Map<string, { mode: string; object: string }>
+
+async function treeEntries(repository: Repository, tree: string, env: Record<string, string>): Promise<TreeEntries> {
   const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree], env)
-  const entries = new Map<string, { mode: string; object: string }>()
+  const entries: TreeEntries = new Map()
   for (const entry of listing.split('\0').filter(Boolean)) {
     const [meta, file] = [entry.slice(0, entry.indexOf('\t')), entry.slice(entry.indexOf('\t') + 1)]
     const [mode, , object] = meta.split(' ')
@@ -103,8 +105,9 @@ async function treeEntries(repository: Repository, tree: string, env: Record<str
  * followed through the tree's other links, where the patch changed the link or a path on its way:
  * `q -> .` and `p -> q/src/../..` reads as "." but climbs above the top.
  */
-async function escapingLinks(repository: Repository, entries: Map<string, { mode: string; object: string }>, files: string[], env: Record<string, string>): Promise<{ path: string; target: string }[]> {
-  if (!files.length) return []
+async function escapingLinks(repository: Repository, entries: TreeEntries, before: TreeEntries, files: string[], env: Record<string, string>): Promise<{ path: string; target: string }[]> {
+  // Where a link leads depends only on the tree's links: a patch that adds, changes or removes none leaves every way as it was.
+  if (!files.some((file) => entries.get(file)?.mode === SYMLINK_MODE || before.get(file)?.mode === SYMLINK_MODE)) return []
   const touched = new Set(files.flatMap((file) => file.split('/').map((_, n, parts) => parts.slice(0, n + 1).join('/'))))
   const links = new Map<string, string>()
   for (const [file, { mode, object }] of entries) if (mode === SYMLINK_MODE) links.set(file, await git(repository, ['cat-file', 'blob', object], env))
