@@ -4,11 +4,11 @@ import picomatch from 'picomatch'
  * Repository paths matched by globs (picomatch: `*`, `**`, `?`, `[…]`, `{a,b}`), dot files included.
  * A glob also matches everything below what it names, so `packages/api` means the whole folder.
  */
-export function pathMatcher(globs: string[]): (relativePath: string) => boolean {
+export function pathMatcher(globs: string[], { caseInsensitive = false } = {}): (relativePath: string) => boolean {
   if (!globs.length) return () => false
   const matches = picomatch(
     globs.flatMap((glob) => [glob, `${glob.replace(/\/+$/, '')}/**`]),
-    { dot: true }
+    { dot: true, nocase: caseInsensitive }
   )
   return (relativePath) => matches(relativePath)
 }

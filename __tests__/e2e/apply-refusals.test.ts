@@ -1,102 +1,19 @@
 // Every way apply refuses, and its other landing modes, against artifacts shaped like the agent job's
 // (uploaded with the real artifact client to the fake results service): a clear message, a failed
 // step, and the checkout and the remote exactly as they were.
-import { DefaultArtifactClient } from '@actions/artifact'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { serveGitHttp } from '../../test-support/git-http.js'
-import { runAction, type ActionRun } from '../../test-support/runner.js'
-import { ACTION_DIR, GITHUB_TOKEN, git, scratchFolder, scratchRepository, startWorld, type World } from './harness.js'
+import { ISSUE_EVENT, START, applyJob, checkout, expectRefusal, patchOf, remoteWith, stateOf, uploadLeg } from './apply-support.js'
+import { GITHUB_TOKEN, git, startWorld, type World } from './harness.js'
 
 let world: World | undefined
 afterEach(async () => {
   await world?.close()
   world = undefined
 })
-
-function remoteWith(files: Record<string, string>): string {
-  const seed = scratchRepository(files)
-  const origin = path.join(path.dirname(seed), 'origin.git')
-  git(path.dirname(seed), 'clone', '-q', '--bare', seed, origin)
-  return origin
-}
-
-function checkout(origin: string, ref = 'main'): string {
-  const workspace = path.join(scratchFolder('codex-action-apply-job-'), 'repo')
-  git(path.dirname(workspace), 'clone', '-q', '--branch', ref, origin, workspace)
-  return workspace
-}
-
-/** The binary patch of what `edit` does to a checkout of origin, as the agent job computes it. */
-function patchOf(origin: string, edit: (top: string) => void): string {
-  const top = checkout(origin)
-  edit(top)
-  git(top, 'add', '-A')
-  return git(top, 'diff', '--cached', '--binary', '--full-index', 'HEAD')
-}
-
-/** Uploads an artifact shaped like the agent job's, with the real client. */
-async function uploadLeg(w: World, name: string, patch: string, record: Record<string, unknown> = {}): Promise<void> {
-  const folder = scratchFolder('codex-action-leg-')
-  writeFileSync(path.join(folder, 'codex.patch'), patch)
-  writeFileSync(path.join(folder, 'last-message.md'), `Leg ${name}.`)
-  writeFileSync(path.join(folder, 'run.json'), JSON.stringify({ conclusion: 'success', patchRedacted: false, slice: [], usage: { requests: 1, input_tokens: 10, output_tokens: 5 }, ...record }))
-  const saved = { ...process.env }
-  Object.assign(process.env, w.results.env)
-  try {
-    await new DefaultArtifactClient().uploadArtifact(name, ['codex.patch', 'last-message.md', 'run.json'].map((file) => path.join(folder, file)), folder)
-  } finally {
-    process.env = saved
-  }
-}
-
-function applyJob(w: World, workspace: string, inputs: Record<string, string>, options: { event?: Record<string, unknown>; env?: Record<string, string>; nodeBinary?: string } = {}): Promise<ActionRun> {
-  return runAction({
-    nodeBinary: options.nodeBinary,
-    actionDir: path.join(ACTION_DIR, 'apply'),
-    workspace,
-    runnerTemp: scratchFolder('codex-action-apply-temp-'),
-    inputs,
-    event: options.event,
-    env: { ...w.results.env, GITHUB_TOKEN, GITHUB_API_URL: w.github.url, ...options.env }
-  })
-}
-
-function treeOf(repository: string): string {
-  const index = path.join(scratchFolder('idx-'), 'index')
-  const env = { ...process.env, GIT_INDEX_FILE: index }
-  execFileSync('git', ['add', '-A'], { cwd: repository, env })
-  return execFileSync('git', ['write-tree'], { cwd: repository, env, encoding: 'utf8' }).trim()
-}
-
-function stateOf(workspace: string, origin: string): string {
-  // count-objects: not even an unreferenced object is left in either repository.
-  return [git(origin, 'for-each-ref'), git(origin, 'count-objects', '-v'), git(workspace, 'count-objects', '-v'), git(workspace, 'for-each-ref'), git(workspace, 'rev-parse', 'HEAD'), git(workspace, 'status', '--porcelain', '--untracked-files=all'), treeOf(workspace)].join('\n')
-}
-
-const START = { 'README.md': 'top\n', 'src/a.txt': 'a\n', 'docs/guide.md': 'guide\n' }
-const ISSUE_EVENT = { issue: { number: 12 }, repository: { full_name: 'octo-org/octo-repo', default_branch: 'main' } }
-
-/** Runs apply on a fresh checkout and asserts the refusal: the message, a failed step, nothing changed anywhere. */
-async function expectRefusal(origin: string, inputs: Record<string, string>, message: string | RegExp, refusedPaths: string[] = []): Promise<ActionRun> {
-  const workspace = checkout(origin)
-  const before = stateOf(workspace, origin)
-  const run = await applyJob(world!, workspace, inputs, { event: ISSUE_EVENT })
-  expect(run.main.exitCode, run.main.stdout).toBe(1)
-  const errors = run.main.commands.filter((command) => command.command === 'error').map((command) => command.message)
-  expect(errors).toHaveLength(1)
-  if (typeof message === 'string') expect(errors[0]).toContain(message)
-  else expect(errors[0]).toMatch(message)
-  expect(run.main.outputs.landed).toBe('false')
-  expect(JSON.parse(run.main.outputs['refused-paths'])).toEqual(refusedPaths)
-  expect(stateOf(workspace, origin)).toBe(before)
-  expect(world!.github.pulls).toHaveLength(0)
-  // The refusal is said on the triggering issue too.
-  expect(world!.github.comments.at(-1)?.body).toContain('Codex apply: refused')
-  return run
-}
 
 // Several apply runs per test (the bad inputs: thirteen); the full suite runs files side by side.
 describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
@@ -109,15 +26,15 @@ describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
     writeFileSync(path.join(mover, 'src/a.txt'), 'someone else\n')
     git(mover, 'commit', '-qam', 'moved')
     git(mover, 'push', '-q', 'origin', 'main')
-    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, /Refused: the patch of 'codex-x' does not apply to the checked-out commit [0-9a-f]{40}: .*src\/a\.txt/)
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x' }, /Refused: the patch of 'codex-x' does not apply to the checked-out commit [0-9a-f]{40}: .*src\/a\.txt/)
   })
 
   it('more files than max-files, and more bytes than max-bytes', async () => {
     const origin = remoteWith(START)
     world = await startWorld([])
     await uploadLeg(world, 'codex-x', patchOf(origin, (top) => ['1', '2', '3'].forEach((n) => writeFileSync(path.join(top, `new${n}.txt`), n))))
-    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'max-files': '2' }, 'Refused: the patches change 3 files, more than max-files (2).')
-    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'max-bytes': '100' }, /The patch of 'codex-x' is \d+ bytes, more than max-bytes \(100\)\./)
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x', 'max-files': '2' }, 'Refused: the patches change 3 files, more than max-files (2).')
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x', 'max-bytes': '100' }, /The patch of 'codex-x' is \d+ bytes, more than max-bytes \(100\)\./)
   })
 
   it('protected paths by default, every one listed; allowed-paths lifts one, protected-paths adds one', async () => {
@@ -134,10 +51,10 @@ describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
       writeFileSync(path.join(top, 'src/a.txt'), 'fine\n')
     }))
     const all = ['.gitattributes', '.github/workflows/ci.yml', 'CODEOWNERS', 'action.yml', 'tools/.npmrc']
-    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, `Refused: the patches change protected paths: ${all.join(', ')}.`, all)
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x' }, `Refused: the patches change protected paths: ${all.join(', ')}.`, all)
     world.github.comments.splice(0)
     const withoutCi = all.filter((file) => file !== '.github/workflows/ci.yml')
-    await expectRefusal(origin, { 'artifact-name': 'codex-x', 'allowed-paths': '.github/workflows/ci.yml', 'protected-paths': 'src/**' }, 'protected paths', [...withoutCi.slice(0, 4), 'src/a.txt', ...withoutCi.slice(4)].sort())
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x', 'allowed-paths': '.github/workflows/ci.yml', 'protected-paths': 'src/**' }, 'protected paths', [...withoutCi.slice(0, 4), 'src/a.txt', ...withoutCi.slice(4)].sort())
   })
 
   it('a symbolic link that points outside the repository, or into .git', async () => {
@@ -149,7 +66,7 @@ describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
       symlinkSync('../.git/config', path.join(top, 'src/git'))
       symlinkSync('a.txt', path.join(top, 'src/fine'))
     }))
-    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, 'Refused: the patches leave symbolic links that point outside the repository: abs -> /etc/shadow, src/git -> ../.git/config, src/up -> ../../../etc/passwd.', ['abs', 'src/git', 'src/up'])
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x' }, 'Refused: the patches leave symbolic links that point outside the repository: abs -> /etc/shadow, src/git -> ../.git/config, src/up -> ../../../etc/passwd.', ['abs', 'src/git', 'src/up'])
   })
 
   it('a patch the agent job marked as redacted, or whose run.json does not say', async () => {
@@ -158,16 +75,16 @@ describe('apply refuses, changing nothing', { timeout: 180_000 }, () => {
     const patch = patchOf(origin, (top) => writeFileSync(path.join(top, 'src/a.txt'), 'secret was here: ***\n'))
     await uploadLeg(world, 'codex-redacted', patch, { patchRedacted: true })
     await uploadLeg(world, 'codex-unsaid', patch, { patchRedacted: undefined })
-    await expectRefusal(origin, { 'artifact-name': 'codex-redacted' }, "Refused: the patch of 'codex-redacted' was redacted by the agent job")
-    await expectRefusal(origin, { 'artifact-name': 'codex-unsaid' }, "Refused: the patch of 'codex-unsaid' was redacted by the agent job")
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-redacted' }, "Refused: the patch of 'codex-redacted' was redacted by the agent job")
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-unsaid' }, "Refused: the patch of 'codex-unsaid' was redacted by the agent job")
   })
 
   it('a missing artifact, naming the ones the run has', async () => {
     const origin = remoteWith(START)
     world = await startWorld([])
     await uploadLeg(world, 'codex-other', '')
-    await expectRefusal(origin, { 'artifact-name': 'codex-x' }, "No artifact named 'codex-x' in this workflow run (its artifacts: codex-other).")
-    await expectRefusal(origin, { 'artifact-pattern': 'codex-leg-*' }, "No artifact matching 'codex-leg-*' in this workflow run (its artifacts: codex-other).")
+    await expectRefusal(world!, origin, { 'artifact-name': 'codex-x' }, "No artifact named 'codex-x' in this workflow run (its artifacts: codex-other).")
+    await expectRefusal(world!, origin, { 'artifact-pattern': 'codex-leg-*' }, "No artifact matching 'codex-leg-*' in this workflow run (its artifacts: codex-other).")
   })
 
   it('push mode on a pull request from a fork: a comment with the summary, never a push', async () => {

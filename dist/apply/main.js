@@ -34,9 +34,9 @@ import require$$1$5 from 'node:dns';
 import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
-import path from 'node:path';
 import { mkdtemp, mkdir as mkdir$1, rm as rm$1, cp, lstat as lstat$1, open as open$1 } from 'node:fs/promises';
 import os$1 from 'node:os';
+import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import 'node:crypto';
 import { text } from 'node:stream/consumers';
@@ -37729,10 +37729,10 @@ var picomatch = /*@__PURE__*/getDefaultExportFromCjs(picomatchExports);
  * Repository paths matched by globs (picomatch: `*`, `**`, `?`, `[…]`, `{a,b}`), dot files included.
  * A glob also matches everything below what it names, so `packages/api` means the whole folder.
  */
-function pathMatcher(globs) {
+function pathMatcher(globs, { caseInsensitive = false } = {}) {
     if (!globs.length)
         return () => false;
-    const matches = picomatch(globs.flatMap((glob) => [glob, `${glob.replace(/\/+$/, '')}/**`]), { dot: true });
+    const matches = picomatch(globs.flatMap((glob) => [glob, `${glob.replace(/\/+$/, '')}/**`]), { dot: true, nocase: caseInsensitive });
     return (relativePath) => matches(relativePath);
 }
 /** Why a glob cannot name repository paths, or undefined when it can. */
@@ -37750,6 +37750,50 @@ function globProblem(glob) {
         return `is not a glob (${error.message})`;
     }
     return undefined;
+}
+
+// As Linux allows (MAXSYMLINKS): a longer chain resolves nowhere, and is refused as leaving.
+const MAX_LINK_HOPS = 40;
+/**
+ * Follows the link `link` of a tree as the file system will once the tree is checked out: each
+ * part of its target in turn, through the tree's other links (`links`: path → target), `..` after
+ * a link going up from where that link leads, not from its name. Says whether it leaves the
+ * repository (an absolute target, above the top, into a `.git`, or no end) and every path it went
+ * through, so a link that left before the patch can be told from one the patch sends out.
+ */
+function followLink(link, links) {
+    const through = [link];
+    const target = links.get(link) ?? '';
+    if (target.startsWith('/'))
+        return { leaves: true, through };
+    const at = link.split('/').slice(0, -1);
+    const pending = target.split('/');
+    let hops = 0;
+    while (pending.length) {
+        const part = pending.shift();
+        if (part === '' || part === '.')
+            continue;
+        if (part === '..') {
+            if (!at.length)
+                return { leaves: true, through };
+            at.pop();
+            continue;
+        }
+        // git refuses `.git` in any case at any depth in a tree; a case-insensitive file system finds it as `.GIT`.
+        if (part.toLowerCase() === '.git')
+            return { leaves: true, through };
+        at.push(part);
+        const here = at.join('/');
+        through.push(here);
+        const next = links.get(here);
+        if (next === undefined)
+            continue;
+        if (++hops > MAX_LINK_HOPS || next.startsWith('/'))
+            return { leaves: true, through };
+        at.pop();
+        pending.unshift(...next.split('/'));
+    }
+    return { leaves: false, through };
 }
 
 /**
@@ -37843,6 +37887,7 @@ async function createScratch(repository) {
 }
 
 const SYMLINK_MODE = '120000';
+const GITLINK_MODE = '160000';
 /**
  * Checks the legs' patches with git in `scratch` (its own indexes and objects), before anything is written: each applies to
  * the checked-out commit, none was redacted, no two change the same path, the combined change stays
@@ -37866,13 +37911,20 @@ async function checkLegs(repository, legs, policy, scratch) {
     const tree = (await git(repository, ['write-tree'], env)).trim();
     if (files.length > policy.maxFiles)
         throw new Refusal(`Refused: the patches change ${files.length} files, more than max-files (${policy.maxFiles}).`, []);
-    const isProtected = pathMatcher(policy.protectedPaths);
+    // Protected in any case: a case-insensitive checkout (macOS, Windows) reads .GitHub as .github.
+    const isProtected = pathMatcher(policy.protectedPaths, { caseInsensitive: true });
     const isAllowed = pathMatcher(policy.allowedPaths);
     const refused = files.filter((file) => isProtected(file) && !isAllowed(file));
     if (refused.length) {
         throw new Refusal(`Refused: the patches change protected paths: ${refused.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, refused);
     }
-    const escaping = await escapingLinks(repository, tree, files, env);
+    const entries = await treeEntries(repository, tree, env);
+    // A gitlink pins a commit of another repository (one a fork can add to GitHub's network), fetched by `submodules: true` checkouts.
+    const gitlinks = files.filter((file) => entries.get(file)?.mode === GITLINK_MODE && !isAllowed(file));
+    if (gitlinks.length) {
+        throw new Refusal(`Refused: the patches change submodule commits: ${gitlinks.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, gitlinks);
+    }
+    const escaping = await escapingLinks(repository, entries, await treeEntries(repository, repository.head, env), files, env);
     if (escaping.length) {
         throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path));
     }
@@ -37903,21 +37955,34 @@ function refuseOverlaps(filesByLeg) {
         throw new Refusal(`Refused: legs change the same paths, so their patches cannot be combined: ${list}. Give each matrix leg its own paths.`, overlaps.map(([file]) => file));
     }
 }
-/** Links among `files` in `tree` whose target leaves the repository (absolute, climbing above the top, or into .git). */
-async function escapingLinks(repository, tree, files, env) {
-    if (!files.length)
-        return [];
-    const changed = new Set(files);
+async function treeEntries(repository, tree, env) {
     const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree], env);
-    const escaping = [];
+    const entries = new Map();
     for (const entry of listing.split('\0').filter(Boolean)) {
         const [meta, file] = [entry.slice(0, entry.indexOf('\t')), entry.slice(entry.indexOf('\t') + 1)];
         const [mode, , object] = meta.split(' ');
-        if (mode !== SYMLINK_MODE || !changed.has(file))
-            continue;
-        const target = await git(repository, ['cat-file', 'blob', object], env);
-        const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), target));
-        if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || resolved.split('/')[0] === '.git')
+        entries.set(file, { mode, object });
+    }
+    return entries;
+}
+/**
+ * Links in the tree that leave the repository (absolute, above the top, into .git, or no end),
+ * followed through the tree's other links, where the patch changed the link or a path on its way:
+ * `q -> .` and `p -> q/src/../..` reads as "." but climbs above the top.
+ */
+async function escapingLinks(repository, entries, before, files, env) {
+    // Where a link leads depends only on the tree's links: a patch that adds, changes or removes none leaves every way as it was.
+    if (!files.some((file) => entries.get(file)?.mode === SYMLINK_MODE || before.get(file)?.mode === SYMLINK_MODE))
+        return [];
+    const touched = new Set(files.flatMap((file) => file.split('/').map((_, n, parts) => parts.slice(0, n + 1).join('/'))));
+    const links = new Map();
+    for (const [file, { mode, object }] of entries)
+        if (mode === SYMLINK_MODE)
+            links.set(file, await git(repository, ['cat-file', 'blob', object], env));
+    const escaping = [];
+    for (const [file, target] of links) {
+        const way = followLink(file, links);
+        if (way.leaves && way.through.some((passed) => touched.has(passed)))
             escaping.push({ path: file, target });
     }
     return escaping;
@@ -38022,7 +38087,8 @@ async function readLeg(name, artifactId, folder, maxPatchBytes) {
     patch.stream.destroy();
     if (patch.size > maxPatchBytes)
         throw new Refusal(`The patch of '${name}' is ${patch.size} bytes, more than max-bytes (${maxPatchBytes}).`, []);
-    const slice = Array.isArray(run.slice) ? run.slice.filter((glob) => typeof glob === 'string') : [];
+    // Shown in the commit message and the pull request: only what the agent job's input could have been, one line each.
+    const slice = Array.isArray(run.slice) ? run.slice.filter((glob) => typeof glob === 'string' && !/[\x00-\x1f\x7f`]/.test(glob) && !globProblem(glob)) : [];
     return {
         name,
         artifactId,
@@ -38137,7 +38203,7 @@ function usageLine(leg) {
     const number = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
     return `${number(usage.requests)} model requests, ${number(usage.input_tokens)} input and ${number(usage.output_tokens)} output tokens`;
 }
-/** Plain text from the runner (workflow names) inside Markdown link text. */
+/** Plain text from the runner (workflow names, branch names) inside Markdown link text. */
 function escapeMarkdownText(text) {
     return text.replace(/[\\`*_{}[\]()<>#+!|@~-]/g, (c) => `\\${c}`);
 }
@@ -38291,6 +38357,7 @@ const DEFAULT_PROTECTED_PATHS = [
     '**/action.yaml',
     '.gitmodules',
     '**/.gitattributes',
+    '.lfsconfig',
     '**/CODEOWNERS',
     '**/.npmrc',
     '**/.yarnrc',
@@ -38505,7 +38572,7 @@ async function applyLegs(settings, github, trigger) {
         const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
         const link = landing.pullRequest
             ? { text: `pull request #${landing.pullRequest.number}${landing.pullRequest.updated ? ' (updated)' : ''}`, url: landing.pullRequest.url }
-            : { text: `commit ${landing.commitSha.slice(0, 12)}${settings.mode === 'push' ? ` on ${landing.branch}` : ' (not pushed)'}`, url: `${server}/${process.env.GITHUB_REPOSITORY}/commit/${landing.commitSha}` };
+            : { text: `commit ${landing.commitSha.slice(0, 12)}${settings.mode === 'push' ? ` on ${escapeMarkdownText(landing.branch ?? '')}` : ' (not pushed)'}`, url: `${server}/${process.env.GITHUB_REPOSITORY}/commit/${landing.commitSha}` };
         const how = { 'pull-request': 'opened as a pull request', push: `pushed to ${landing.branch}`, commit: 'committed (not pushed)' }[settings.mode];
         return { conclusion: 'landed', message: `${plan.files.length} files changed from ${legs.length} leg${legs.length > 1 ? 's' : ''}, ${how}.`, legs, plan, refusedPaths: [], link };
     }

@@ -1,7 +1,7 @@
-import path from 'node:path'
 import { pathMatcher } from '../path-glob.js'
 import type { Leg } from './download.js'
 import type { PathPolicy } from './inputs.js'
+import { followLink } from './links.js'
 import { Refusal } from './refusal.js'
 import { git, type Repository, type Scratch } from './repository.js'
 
@@ -18,6 +18,7 @@ export interface Plan {
 }
 
 const SYMLINK_MODE = '120000'
+const GITLINK_MODE = '160000'
 
 /**
  * Checks the legs' patches with git in `scratch` (its own indexes and objects), before anything is written: each applies to
@@ -41,13 +42,20 @@ export async function checkLegs(repository: Repository, legs: Leg[], policy: Pat
   const files = await changedFiles(repository, legs, env)
   const tree = (await git(repository, ['write-tree'], env)).trim()
   if (files.length > policy.maxFiles) throw new Refusal(`Refused: the patches change ${files.length} files, more than max-files (${policy.maxFiles}).`, [])
-  const isProtected = pathMatcher(policy.protectedPaths)
+  // Protected in any case: a case-insensitive checkout (macOS, Windows) reads .GitHub as .github.
+  const isProtected = pathMatcher(policy.protectedPaths, { caseInsensitive: true })
   const isAllowed = pathMatcher(policy.allowedPaths)
   const refused = files.filter((file) => isProtected(file) && !isAllowed(file))
   if (refused.length) {
     throw new Refusal(`Refused: the patches change protected paths: ${refused.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, refused)
   }
-  const escaping = await escapingLinks(repository, tree, files, env)
+  const entries = await treeEntries(repository, tree, env)
+  // A gitlink pins a commit of another repository (one a fork can add to GitHub's network), fetched by `submodules: true` checkouts.
+  const gitlinks = files.filter((file) => entries.get(file)?.mode === GITLINK_MODE && !isAllowed(file))
+  if (gitlinks.length) {
+    throw new Refusal(`Refused: the patches change submodule commits: ${gitlinks.join(', ')}. Land them by hand, or name them in allowed-paths if this workflow may change them.`, gitlinks)
+  }
+  const escaping = await escapingLinks(repository, entries, await treeEntries(repository, repository.head, env), files, env)
   if (escaping.length) {
     throw new Refusal(`Refused: the patches leave symbolic links that point outside the repository: ${escaping.map((link) => `${link.path} -> ${link.target}`).join(', ')}.`, escaping.map((link) => link.path))
   }
@@ -78,19 +86,35 @@ function refuseOverlaps(filesByLeg: Map<string, string[]>): void {
   }
 }
 
-/** Links among `files` in `tree` whose target leaves the repository (absolute, climbing above the top, or into .git). */
-async function escapingLinks(repository: Repository, tree: string, files: string[], env: Record<string, string>): Promise<{ path: string; target: string }[]> {
-  if (!files.length) return []
-  const changed = new Set(files)
+/** A tree's files, links and gitlinks, by path. */
+type TreeEntries = Map<string, { mode: string; object: string }>
+
+async function treeEntries(repository: Repository, tree: string, env: Record<string, string>): Promise<TreeEntries> {
   const listing = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', tree], env)
-  const escaping: { path: string; target: string }[] = []
+  const entries: TreeEntries = new Map()
   for (const entry of listing.split('\0').filter(Boolean)) {
     const [meta, file] = [entry.slice(0, entry.indexOf('\t')), entry.slice(entry.indexOf('\t') + 1)]
     const [mode, , object] = meta.split(' ')
-    if (mode !== SYMLINK_MODE || !changed.has(file)) continue
-    const target = await git(repository, ['cat-file', 'blob', object], env)
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), target))
-    if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || resolved.split('/')[0] === '.git') escaping.push({ path: file, target })
+    entries.set(file, { mode, object })
+  }
+  return entries
+}
+
+/**
+ * Links in the tree that leave the repository (absolute, above the top, into .git, or no end),
+ * followed through the tree's other links, where the patch changed the link or a path on its way:
+ * `q -> .` and `p -> q/src/../..` reads as "." but climbs above the top.
+ */
+async function escapingLinks(repository: Repository, entries: TreeEntries, before: TreeEntries, files: string[], env: Record<string, string>): Promise<{ path: string; target: string }[]> {
+  // Where a link leads depends only on the tree's links: a patch that adds, changes or removes none leaves every way as it was.
+  if (!files.some((file) => entries.get(file)?.mode === SYMLINK_MODE || before.get(file)?.mode === SYMLINK_MODE)) return []
+  const touched = new Set(files.flatMap((file) => file.split('/').map((_, n, parts) => parts.slice(0, n + 1).join('/'))))
+  const links = new Map<string, string>()
+  for (const [file, { mode, object }] of entries) if (mode === SYMLINK_MODE) links.set(file, await git(repository, ['cat-file', 'blob', object], env))
+  const escaping: { path: string; target: string }[] = []
+  for (const [file, target] of links) {
+    const way = followLink(file, links)
+    if (way.leaves && way.through.some((passed) => touched.has(passed))) escaping.push({ path: file, target })
   }
   return escaping
 }

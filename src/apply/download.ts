@@ -4,6 +4,7 @@ import path from 'node:path'
 import { text } from 'node:stream/consumers'
 import picomatch from 'picomatch'
 import { AgentFileRefused, openAgentFile } from '../agent-files.js'
+import { globProblem } from '../path-glob.js'
 import type { ApplySettings } from './inputs.js'
 import { Refusal } from './refusal.js'
 
@@ -63,7 +64,8 @@ async function readLeg(name: string, artifactId: number, folder: string, maxPatc
   })
   patch.stream.destroy()
   if (patch.size > maxPatchBytes) throw new Refusal(`The patch of '${name}' is ${patch.size} bytes, more than max-bytes (${maxPatchBytes}).`, [])
-  const slice = Array.isArray(run.slice) ? run.slice.filter((glob): glob is string => typeof glob === 'string') : []
+  // Shown in the commit message and the pull request: only what the agent job's input could have been, one line each.
+  const slice = Array.isArray(run.slice) ? run.slice.filter((glob): glob is string => typeof glob === 'string' && !/[\x00-\x1f\x7f`]/.test(glob) && !globProblem(glob)) : []
   return {
     name,
     artifactId,

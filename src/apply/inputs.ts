@@ -44,6 +44,7 @@ export const DEFAULT_PROTECTED_PATHS = [
   '**/action.yaml',
   '.gitmodules',
   '**/.gitattributes',
+  '.lfsconfig',
   '**/CODEOWNERS',
   '**/.npmrc',
   '**/.yarnrc',

@@ -5,7 +5,7 @@ import { downloadLegs, type Leg } from './download.js'
 import { connect, readTrigger, upsertComment, type GitHub, type Trigger } from './github.js'
 import { readApplySettings, type ApplySettings } from './inputs.js'
 import { land } from './land.js'
-import { commentBody, commitMessage, defaultTitle, pullRequestBody, runContext, type Outcome } from './messages.js'
+import { commentBody, commitMessage, defaultTitle, escapeMarkdownText, pullRequestBody, runContext, type Outcome } from './messages.js'
 import { Refusal } from './refusal.js'
 import { createScratch, openRepository, type Scratch } from './repository.js'
 
@@ -51,7 +51,7 @@ async function applyLegs(settings: ApplySettings, github: GitHub, trigger: Trigg
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com'
     const link = landing.pullRequest
       ? { text: `pull request #${landing.pullRequest.number}${landing.pullRequest.updated ? ' (updated)' : ''}`, url: landing.pullRequest.url }
-      : { text: `commit ${landing.commitSha.slice(0, 12)}${settings.mode === 'push' ? ` on ${landing.branch}` : ' (not pushed)'}`, url: `${server}/${process.env.GITHUB_REPOSITORY}/commit/${landing.commitSha}` }
+      : { text: `commit ${landing.commitSha.slice(0, 12)}${settings.mode === 'push' ? ` on ${escapeMarkdownText(landing.branch ?? '')}` : ' (not pushed)'}`, url: `${server}/${process.env.GITHUB_REPOSITORY}/commit/${landing.commitSha}` }
     const how = { 'pull-request': 'opened as a pull request', push: `pushed to ${landing.branch}`, commit: 'committed (not pushed)' }[settings.mode]
     return { conclusion: 'landed', message: `${plan.files.length} files changed from ${legs.length} leg${legs.length > 1 ? 's' : ''}, ${how}.`, legs, plan, refusedPaths: [], link }
   } catch (error) {

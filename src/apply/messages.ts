@@ -70,8 +70,8 @@ function usageLine(leg: Leg): string {
   return `${number(usage.requests)} model requests, ${number(usage.input_tokens)} input and ${number(usage.output_tokens)} output tokens`
 }
 
-/** Plain text from the runner (workflow names) inside Markdown link text. */
-function escapeMarkdownText(text: string): string {
+/** Plain text from the runner (workflow names, branch names) inside Markdown link text. */
+export function escapeMarkdownText(text: string): string {
   return text.replace(/[\\`*_{}[\]()<>#+!|@~-]/g, (c) => `\\${c}`)
 }
 
