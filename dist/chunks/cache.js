@@ -46,7 +46,6 @@ import 'child_process';
 import 'timers';
 import 'node:stream/promises';
 import 'node:dns/promises';
-import 'node:string_decoder';
 import 'node:process';
 import 'tty';
 import 'node:module';
