@@ -2,7 +2,7 @@
 // (cold download, restore from the Actions cache, warm tool cache), for the pinned default version,
 // interleaved round-robin in one run so machine noise hits every method alike. See bench/README.md.
 //
-//   npm run bench -- --rounds 5 [--warm-rounds 25]
+//   npx tsx bench/install.ts --rounds 5 [--warm-rounds 25]   (npm run bench runs it with the others)
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'

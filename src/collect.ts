@@ -81,14 +81,19 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   // Redacted by exact secret values only: a shape match would silently change the agent's content.
   const redacting = redactor.stream({ shapes: false })
   const patchWritten = pipeline(child.stdout, redacting, createWriteStream(patchFile, { mode: 0o644, flags: 'wx' }))
-  const [exitCode] = await Promise.all([new Promise<number | null>((resolve) => child.once('close', resolve)), patchWritten])
+  // The names and the diffstat are read by their own git calls while the patch streams: each waits on its own pipe.
+  // People read the diffstat: paths as they are, not octal-escaped.
+  const [exitCode, , nameStatus, stat] = await Promise.all([
+    new Promise<number | null>((resolve) => child.once('close', resolve)),
+    patchWritten,
+    trustedGit(dirs.home, dirs.top, [...diff, '--name-status', '-z', ...limit], { GIT_ATTR_SOURCE: start.tree }),
+    trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })
+  ])
   if (exitCode !== 0) throw new Error(`git diff failed in ${dirs.top} (${exitCode === null ? `stopped after ${GIT_TIME_LIMIT_MS / 60_000} minutes` : `exit ${exitCode}`})`)
 
-  const nameStatus = await trustedGit(dirs.home, dirs.top, [...diff, '--name-status', '-z', ...limit], { GIT_ATTR_SOURCE: start.tree })
   // The agent chose the file names: they are published, so they are redacted like everything else.
   const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file))
-  // People read the diffstat: paths as they are, not octal-escaped.
-  const diffstat = changedFiles.length ? redactor.redact((await trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })).trimEnd()) : ''
+  const diffstat = changedFiles.length ? redactor.redact(stat.trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch is marked as redacted (patch-redacted) and its content is not the agent\'s where the secret was.')
   return { patchFile, hasChanges: changedFiles.length > 0, changedFiles, diffstat, redacted, nestedRepositories, oversizedFiles: oversized, outsideSlice: outsideSlice.map((file) => redactor.redact(file)) }

@@ -195,4 +195,20 @@ describe('EventReader', () => {
     expect(summary.lastAgentMessage).toBe('after the long line')
     expect(summary.eventCount).toBe(1)
   })
+  it('reads an event line of many megabytes that arrives in pieces, with multi-byte characters split between them', async () => {
+    const output = 'é✓\u0001'.repeat(600_000)
+    const data = Buffer.from(jsonl(
+      { type: 'item.completed', item: { type: 'command_execution', command: 'cat big', aggregated_output: output, exit_code: 0 } },
+      { type: 'item.completed', item: { type: 'agent_message', text: 'after the big line' } }
+    ))
+    expect(data.length).toBeGreaterThan(4 * 1024 * 1024)
+    // 64 KiB pieces, as a pipe gives them, each shifted by one byte so that characters are cut in two.
+    const chunks: Buffer[] = []
+    for (let at = 0; at < data.length; at += 65_537) chunks.push(data.subarray(at, at + 65_537))
+    const { output: passed, summary, events } = await read(chunks)
+    expect(passed.equals(data)).toBe(true)
+    expect((events[0]?.item as { aggregated_output: string }).aggregated_output).toBe(output)
+    expect(summary.lastAgentMessage).toBe('after the big line')
+    expect(summary.eventCount).toBe(2)
+  })
 })

@@ -47,7 +47,6 @@ import 'timers';
 import 'node:stream/promises';
 import 'node:dns/promises';
 import 'node:timers/promises';
-import 'node:string_decoder';
 import 'node:process';
 import 'tty';
 import 'node:module';

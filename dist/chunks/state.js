@@ -40648,13 +40648,18 @@ async function handBack(identity, folders, top) {
     const privateNow = top ? (await privilege.asRoot('find', [top, '-xdev', '-path', path$1.join(top, '.git'), '-prune', '-o', '!', '-uid', String(uid), ...PRIVATE_TO_OTHERS, '-prune', '-print0']).catch(() => '')).split('\0').filter(Boolean).map((entry) => path$1.relative(top, entry)) : [];
     const runner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
     const trees = [top, folders.home, folders.codexHome].filter((tree) => Boolean(tree));
-    // -execdir works from each entry's own folder, so no path grows past PATH_MAX however deep the agent nested it. What the
-    // agent made unreadable to its owner (mode 000) becomes readable again, links excepted: chmod would follow them.
-    await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '(', '-type', 'l', '-o', '-execdir', 'chmod', 'u+rwX', '{}', '+', ')', '-execdir', 'chown', '-h', runner, '{}', '+']).catch((error) => {
+    // What the agent made unreadable to its owner (mode 000) becomes readable again, links excepted: chmod would follow them.
+    // -execdir works from each entry's own folder, so no path grows past PATH_MAX however deep the agent nested it; only
+    // the entries that lack a bit are touched, so a tree the agent left readable costs no chmod at all.
+    const lacksOwnerBits = ['(', '(', '-type', 'd', '!', '-perm', '-u=rwx', ')', '-o', '(', '!', '-type', 'd', '!', '-perm', '-u=rw', ')', ')'];
+    const said = (error) => {
         // A tree that is already gone has nothing to give back; anything else is said, and the rest goes on.
-        if (!/^(find: [^\n]*No such file or directory\s*)*$/.test(error.stderr ?? ''))
+        if (!/^((find|chown): [^\n]*No such file or directory\s*)*$/.test(error.stderr ?? ''))
             warning(`Could not give everything back to the runner user: ${(error.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`);
-    });
+    };
+    await privilege.asRoot('find', [...trees, '-xdev', '-uid', String(uid), '!', '-type', 'l', ...lacksOwnerBits, '-execdir', 'chmod', 'u+rwX', '{}', '+']).catch(said);
+    // One chown walk (fts, so no depth limit either) for everything the agent owns, links themselves rather than what they name.
+    await privilege.asRoot('chown', ['-R', '-h', `--from=${uid}`, runner, ...trees]).catch(said);
     return privateNow;
 }
 /** Removes the agent's folders; the mount points are only ever removed empty, so a mount still in place cannot take the repository with it. */

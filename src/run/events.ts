@@ -1,5 +1,4 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { StringDecoder } from 'node:string_decoder'
 
 /** What `codex exec --json` reported, gathered line by line as the events stream past. */
 export interface EventSummary {
@@ -19,32 +18,59 @@ export interface CodexEvent {
 }
 
 const LONGEST_EVENT_LINE = 16 * 1024 * 1024
+const NEWLINE = 0x0a
 
 /**
  * Passes the JSONL bytes through untouched while reading each complete line as an event. Only the
- * current unfinished line is held, so memory stays flat however long the run.
+ * current unfinished line is held, as the pieces it came in: each byte is looked at once for a
+ * newline and decoded once, so a line of many megabytes (a command's output, escaped) costs no
+ * more per byte than a short one, and memory stays flat however long the run.
  */
 export class EventReader extends Transform {
   readonly summary: EventSummary = { turnCompleted: false, eventCount: 0, usage: { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0 } }
-  private line = ''
-  private readonly decoder = new StringDecoder('utf8')
+  private pieces: Buffer[] = []
+  private heldBytes = 0
+  /** The line being read is past the longest one held: its bytes are skipped up to its newline. */
+  private skipping = false
 
   constructor(private readonly onEvent: EventListener = () => {}) {
     super()
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const lines = (this.line + this.decoder.write(chunk)).split('\n')
-    this.line = lines.pop() ?? ''
-    if (this.line.length > LONGEST_EVENT_LINE) this.line = ''
-    for (const line of lines) this.readLine(line)
+    let from = 0
+    for (let newline = chunk.indexOf(NEWLINE); newline >= 0; newline = chunk.indexOf(NEWLINE, from)) {
+      this.hold(chunk.subarray(from, newline))
+      this.endLine()
+      from = newline + 1
+    }
+    this.hold(chunk.subarray(from))
     callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    this.readLine(this.line)
-    this.line = ''
+    this.endLine()
     callback()
+  }
+
+  private hold(piece: Buffer): void {
+    if (this.skipping || !piece.length) return
+    this.heldBytes += piece.length
+    if (this.heldBytes > LONGEST_EVENT_LINE) {
+      this.pieces = []
+      this.skipping = true
+    } else this.pieces.push(piece)
+  }
+
+  private endLine(): void {
+    const line = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces)
+    const skipped = this.skipping
+    this.pieces = []
+    this.heldBytes = 0
+    this.skipping = false
+    // UTF-8, not latin1 even for ASCII lines: Node makes a latin1 string of about a megabyte or more an external one,
+    // outside the V8 heap where the collector does not see it grow: peak RSS on 250 MB of events went from 93 to 162 MB.
+    if (!skipped) this.readLine(line.toString('utf8'))
   }
 
   private readLine(line: string): void {
