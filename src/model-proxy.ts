@@ -24,6 +24,8 @@ export type BudgetLimit = 'max-tokens' | 'max-model-requests'
 /** The limits and, once the proxy refused a request for one, which. */
 export interface Budget extends BudgetLimits {
   exceeded?: BudgetLimit
+  /** A successful model response ended without saying its usage, so max-tokens could no longer be kept. */
+  uncounted?: true
 }
 
 export interface ModelProxy {
@@ -209,7 +211,7 @@ export async function startModelProxy(upstream: string, apiKey: string, { maxTok
     clientToken,
     usage,
     model: () => seen.model,
-    budget: () => ({ maxTokens: limits.maxTokens, maxModelRequests: limits.maxModelRequests, ...(exceeded ? { exceeded } : {}) }),
+    budget: () => ({ maxTokens: limits.maxTokens, maxModelRequests: limits.maxModelRequests, ...(exceeded ? { exceeded } : {}), ...(uncounted ? { uncounted: true as const } : {}) }),
     budgetExceeded,
     close: () =>
       new Promise<void>((resolve) => {

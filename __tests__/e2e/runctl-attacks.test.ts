@@ -41,4 +41,23 @@ describe('the budget against the agent', () => {
     expect(responsesRequests(world)).toBe(2)
     expect(run.main.outputs.conclusion).toBe('budget-exceeded')
   })
+
+  it('max-tokens: an answer that never says its usage stops the run, named as such, instead of going uncounted', async () => {
+    // The agent's own request (a cut stream here; a background or never-finished request in the world) ends without usage.
+    const ask = `url=$(grep -o 'http://127.0.0.1:[0-9]*/v1' "$CODEX_HOME/config.toml" | head -1); token=$(for f in /proc/[0-9]*/environ; do { tr '\\0' '\\n' < "$f"; } 2>/dev/null; done | grep -m1 '^CODEX_ACTION_MODEL_TOKEN=' | cut -d= -f2-); curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"model":"gpt-5.5","input":"more","stream":true}' "$url/responses"`
+    world = await startWorld([
+      { output: [shell(ask)], usage: { input_tokens: 50, output_tokens: 50 } },
+      { cut: true, output: [message('half an answer')] },
+      { output: [message('should never be asked')] }
+    ])
+
+    const run = await act(world, scratchRepository(), { inputs: { 'max-tokens': '100000' } })
+
+    expect(responsesRequests(world)).toBe(2)
+    expect(run.main.outputs.conclusion).toBe('budget-exceeded')
+    const failure = run.main.commands.filter((c) => c.command === 'error').map((c) => c.message).join('\n')
+    expect(failure).toContain('The run stopped at max-tokens (100000): a model response ended without saying how many tokens it used, so the limit could no longer be kept (100 tokens counted).')
+    const record = JSON.parse(world.results.artifacts[0]?.files.get('run.json')?.toString() ?? '{}')
+    expect(record.budget).toEqual({ maxTokens: 100000, exceeded: 'max-tokens', uncounted: true })
+  })
 })
