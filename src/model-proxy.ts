@@ -72,6 +72,7 @@ const FORWARDED_HEADERS = new Set([
   'x-codex-turn-metadata'
 ])
 const LONGEST_SSE_LINE = 8 * 1024 * 1024
+const HANG_UP_GRACE_MS = 60_000
 // The events that end a model response's stream and carry its usage: every one of them is billed.
 const LAST_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
 const LAST_EVENT_NAMED = /"response\.(completed|incomplete|failed)"/
@@ -184,9 +185,13 @@ export async function startModelProxy(upstream: string, apiKey: string, { maxTok
     response.flushHeaders()
     const counter = new UsageCounter(usage, seen, !String(message.headers['content-type']).includes('text/event-stream'))
     // A client that hangs up does not stop the reading: the endpoint bills the response whole, so it is counted whole.
+    // Up to a point: an answer that stalls is dropped HANG_UP_GRACE_MS later, uncounted, so it cannot hold the turn.
     message.on('data', (chunk: Buffer) => {
       counter.feed(chunk)
       if (!response.destroyed) response.write(chunk)
+    })
+    response.on('close', () => {
+      if (!message.complete) setTimeout(() => message.destroy(), HANG_UP_GRACE_MS).unref()
     })
     return new Promise<boolean>((resolve) => {
       message.on('end', () => {
