@@ -172,9 +172,13 @@ function networkSection({ network }: Report): string {
   return html
 }
 
-/** Agent text as a `<pre>` block: escaped, cut after escaping so no entity is split. */
+/**
+ * Agent text as a `<pre>` block: escaped, cut after escaping so no entity is split. It follows a blank line, so it is
+ * an HTML block of its own that only `</pre>` ends; right after another line it would belong to that line's block,
+ * which a blank line of the text ends, and the rest would render as Markdown.
+ */
 function codeBlock(text: string, cutNote: string, lang?: string): string {
-  return `<pre${lang ? ` lang="${lang}"` : ''}><code>${cutEscapedText(escapeHtml(beyond(text, SUMMARY_PART_BYTES)), cutNote, SUMMARY_PART_BYTES)}</code></pre>\n`
+  return `\n<pre${lang ? ` lang="${lang}"` : ''}><code>${cutEscapedText(escapeHtml(beyond(text, SUMMARY_PART_BYTES)), cutNote, SUMMARY_PART_BYTES)}</code></pre>\n`
 }
 
 /**

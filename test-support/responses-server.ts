@@ -77,7 +77,8 @@ export interface Usage {
 }
 
 export type Step =
-  | { output: OutputItem[]; usage?: Usage }
+  /** `delayMs`: `response.completed` comes that much after the items, as from a model that takes its time. */
+  | { output: OutputItem[]; usage?: Usage; delayMs?: number }
   /** HTTP error answer, e.g. 500, or 429 with `headers: {'retry-after': '1'}`. */
   | { status: number; body?: unknown; headers?: Record<string, string> }
   /** Send headers and a `response.created` frame, then never finish; ended by close(). */
@@ -387,8 +388,12 @@ export function startResponsesServer(options: ResponsesServerOptions): Promise<R
     const items = withIds(step.output)
     sse.send('response.in_progress', { response: responseObject(meta, 'in_progress', []) })
     streamItems(sse, items)
-    sse.send('response.completed', { response: responseObject(meta, 'completed', items, usageObject(step.usage)) })
-    res.end()
+    const complete = (): void => {
+      sse.send('response.completed', { response: responseObject(meta, 'completed', items, usageObject(step.usage)) })
+      res.end()
+    }
+    if (step.delayMs) setTimeout(complete, step.delayMs)
+    else complete()
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

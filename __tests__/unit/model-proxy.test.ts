@@ -442,6 +442,79 @@ describe('the budget', () => {
   })
 })
 
+describe('the budget against an agent that holds the per-run token', () => {
+  // The token is in the agent's own config by design: these requests are what the agent can send the proxy itself.
+  it('max-tokens: requests sent at once go one at a time, so no more start once the counted total reaches the limit', async () => {
+    // Request n uses 107n tokens: 107, then 321 in all; the third and later are refused.
+    const { upstream, proxy } = await world(undefined, undefined, { maxTokens: 200 })
+    const answers = await Promise.all(Array.from({ length: 6 }, () => call(proxy)))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 400, 400, 400, 400])
+    expect(upstream.seen).toHaveLength(2)
+    expect(proxy.usage.total_tokens).toBe(321)
+    expect(proxy.budget().exceeded).toBe('max-tokens')
+  })
+
+  it('counts the usage of a non-streamed answer (stream: false, /responses/compact)', async () => {
+    const { upstream, proxy } = await world(() => ({ status: 200, body: JSON.stringify({ id: 'r', object: 'response', model: 'gpt-5.5', usage: usageOf(150, 0, 50, 0) }, null, 2) }), undefined, { maxTokens: 300 })
+    expect((await call(proxy, { body: '{"model":"gpt-5.5","input":"hi","stream":false}' })).status).toBe(200)
+    expect((await call(proxy, { path: '/v1/responses/compact' })).status).toBe(200)
+    expect(proxy.usage.total_tokens).toBe(400)
+    expect((await call(proxy)).status).toBe(400)
+    expect(upstream.seen).toHaveLength(2)
+  })
+
+  it('counts response.incomplete and response.failed: a low max_output_tokens does not make a response free', async () => {
+    const { upstream, proxy } = await world(
+      (_seen, index) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: frame(index ? 'response.failed' : 'response.incomplete', { response: { id: `r${index}`, status: index ? 'failed' : 'incomplete', usage: usageOf(5000, 0, 16, 0) } }) }),
+      undefined,
+      { maxTokens: 10_000 }
+    )
+    for (let i = 0; i < 3; i++) await call(proxy, { body: '{"model":"gpt-5.5","input":"x","stream":true,"max_output_tokens":16}' })
+    expect(proxy.usage.total_tokens).toBe(10_032)
+    expect(upstream.seen).toHaveLength(2)
+  })
+
+  it('a client that hangs up before the last event does not stop the count', async () => {
+    const { upstream, proxy } = await world(undefined, undefined, { maxTokens: 100 })
+    const url = new URL(proxy.url)
+    const body = '{"model":"gpt-5.5","input":[],"stream":true}'
+    await new Promise<void>((resolve) => {
+      const request = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/responses', agent: false, headers: { authorization: `Bearer ${proxy.clientToken}`, 'content-type': 'application/json', 'content-length': String(body.length) } }, (response) => {
+        // The output is in the first frames; the usage only in the last.
+        response.once('data', () => {
+          request.destroy()
+          resolve()
+        })
+      })
+      request.on('error', () => {})
+      request.end(body)
+    })
+    const refused = await call(proxy)
+    expect(refused.status).toBe(400)
+    expect(proxy.usage.total_tokens).toBe(107)
+    expect(upstream.seen).toHaveLength(1)
+  })
+
+  it('an answer that never says its usage (background: true, a stream cut short) stops max-tokens: it cannot be kept any more', async () => {
+    const { upstream, proxy } = await world(() => ({ status: 200, body: JSON.stringify({ id: 'r', object: 'response', status: 'queued', background: true, usage: null }) }), undefined, { maxTokens: 1_000_000 })
+    expect((await call(proxy, { body: '{"model":"gpt-5.5","input":"x","background":true}' })).status).toBe(200)
+    const refused = await call(proxy)
+    expect(refused.status).toBe(400)
+    expect(JSON.parse(refused.body).error.message).toBe("codex-action: the run's budget is spent (0 tokens used and a response whose usage the endpoint did not say, max-tokens is 1000000); no further model request is sent.")
+    expect(upstream.seen).toHaveLength(1)
+    // Without max-tokens nothing depends on it.
+    const open = await world(() => ({ status: 200, body: '{}' }), undefined, { maxModelRequests: 5 })
+    for (let i = 0; i < 2; i++) expect((await call(open.proxy)).status).toBe(200)
+  })
+
+  it('an error status counts no tokens and stops nothing', async () => {
+    const { upstream, proxy } = await world((_seen, index) => (index ? 'stream' : { status: 429, body: '{"error":{"message":"slow down"}}' }), undefined, { maxTokens: 1000 })
+    expect((await call(proxy)).status).toBe(429)
+    expect((await call(proxy)).status).toBe(200)
+    expect(upstream.seen).toHaveLength(2)
+  })
+})
+
 describe('redirects from the endpoint', () => {
   it('are passed back, never followed with the key', async () => {
     const elsewhere = await startUpstream()

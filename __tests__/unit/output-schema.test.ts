@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { compileOutputSchema, readStructuredOutput } from '../../src/output-schema.js'
 
@@ -31,5 +33,25 @@ describe('compileOutputSchema', () => {
 
   it('throws on a schema that is not valid', () => {
     expect(() => compileOutputSchema({ type: 'object', required: 'a' })).toThrow(/required must be array/)
+  })
+
+  it('never fetches a remote $ref: a schema that needs one is refused, and nothing is asked of the network', async () => {
+    let asked = 0
+    const server = createServer((_request, response) => {
+      asked++
+      response.end('{"type":"object"}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const remote = `http://127.0.0.1:${(server.address() as AddressInfo).port}/schema.json`
+    try {
+      expect(() => compileOutputSchema({ type: 'object', properties: { x: { $ref: remote } } })).toThrow(/can't resolve reference/)
+      expect(() => compileOutputSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { x: { $ref: remote } } })).toThrow(/can't resolve reference/)
+      // $data is off: a {$data} value is not a pointer into the answer, so the answer cannot set its own bound.
+      expect(() => compileOutputSchema({ type: 'object', properties: { n: { maximum: { $data: '1/max' } } } })).toThrow()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(asked).toBe(0)
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 })

@@ -36,7 +36,7 @@ describe('renderSummary', () => {
   it('shows the conclusion, the message, the diffstat as a table, usage, isolation, stage times and the artifact', () => {
     const html = renderSummary(report(), ARTIFACT)
     expect(html).toContain('<h2>✅ Codex: success</h2>\nCodex 0.169.0 ran for 4.2 s.')
-    expect(html).toContain('<h3>Final message</h3>\n<pre lang="markdown"><code>All done.</code></pre>')
+    expect(html).toContain('<h3>Final message</h3>\n\n<pre lang="markdown"><code>All done.</code></pre>')
     expect(html).toContain('<table><tr><th>file</th><th>lines</th><th></th></tr><tr><td><code>src/a.ts</code></td><td>3</td><td><code>++-</code></td></tr></table>\n1 file changed, 2 insertions(+), 1 deletion(-)\n')
     expect(html).toContain('<tr><td>4</td><td>1200</td><td>200</td><td>300</td><td>1500</td></tr>')
     expect(html).toContain("Isolation: user (the agent runs as the unprivileged user 'codex-agent-1' (uid 1000001), without sudo).<br>\nSandbox: bypass (Codex's own sandbox is off")
@@ -86,6 +86,19 @@ describe('renderSummary', () => {
     for (const table of tables) expect(table).not.toContain('\n')
   })
 
+  it('starts every <pre> block after a blank line, so a blank line of the agent cannot end the block around it', () => {
+    // Right after <h3> (or any line), a <pre> is only a continuation of that HTML block, which CommonMark ends at the
+    // first blank line: the agent's text after it rendered as Markdown (an image, a link). After a blank line, <pre>
+    // starts a block of its own, which only </pre> ends.
+    const html = renderSummary(
+      report({ structuredOutput: { errors: [`/ must NOT have additional properties ('x\n\n${HOSTILE}')`] } }, { conclusion: 'failure', failure: HOSTILE, finalMessage: HOSTILE }),
+      ARTIFACT
+    )
+    const blocks = html.split('<pre').length - 1
+    expect(blocks).toBe(3)
+    expect(html.split('\n\n<pre').length - 1).toBe(blocks)
+  })
+
   it('shows the budget, which limit stopped the run, and the estimated cost as an estimate', () => {
     const html = renderSummary(
       report({ budget: { maxTokens: 1000, maxModelRequests: 10, exceeded: 'max-tokens' }, cost: { model: 'gpt-5.5', estimatedUsd: 0.01234, source: 'built-in' } }, { conclusion: 'budget-exceeded', failure: 'The run used 1500 tokens, over max-tokens (1000).' }),
@@ -105,7 +118,7 @@ describe('renderSummary', () => {
 
   it('shows structured output errors, escaped', () => {
     const html = renderSummary(report({ structuredOutput: { errors: ['/answer must be <number>'] } }), ARTIFACT)
-    expect(html).toContain('The final message did not match the output schema:\n<pre><code>/answer must be &lt;number&gt;</code></pre>')
+    expect(html).toContain('The final message did not match the output schema:\n\n<pre><code>/answer must be &lt;number&gt;</code></pre>')
     expect(renderSummary(report({ structuredOutput: { value: { answer: 1 } } }), ARTIFACT)).toContain('The final message matched the output schema.')
   })
 

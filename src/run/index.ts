@@ -75,7 +75,7 @@ export async function runCodex(
   let budgetTimer: NodeJS.Timeout | undefined
   void proxy.budgetExceeded.then((limit) => {
     if (child.exitCode !== null) return
-    core.warning(`${budgetFailure(limit, settings, proxy.usage)} The model proxy refuses every further request.`)
+    core.warning(`${budgetFailure(limit, settings, proxy.usage, proxy.budget().uncounted)} The model proxy refuses every further request.`)
     budgetTimer = setTimeout(() => stop('budget-exceeded', `Codex did not end within ${BUDGET_GRACE_MS / 1000} s of its refused request; stopping it.`), BUDGET_GRACE_MS)
   })
 
@@ -120,7 +120,7 @@ export async function runCodex(
           : conclusion === 'cancelled'
             ? 'The job was cancelled while Codex was running.'
             : conclusion === 'budget-exceeded' && exceeded
-              ? budgetFailure(exceeded, settings, proxy.usage)
+              ? budgetFailure(exceeded, settings, proxy.usage, proxy.budget().uncounted)
               : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
     const structuredOutput = settings.outputSchema && conclusion === 'success' ? readStructuredOutput(settings.outputSchema, finalMessage) : undefined
     if (structuredOutput?.errors) {
@@ -147,7 +147,8 @@ function codexArguments(settings: Settings, configuration: AgentConfiguration): 
   return ['exec', '--json', '-C', configuration.workingDirectory, ...sandbox, ...schema, ...settings.codexArgs, '-']
 }
 
-function budgetFailure(limit: 'max-tokens' | 'max-model-requests', settings: Settings, usage: ModelProxy['usage']): string {
+function budgetFailure(limit: 'max-tokens' | 'max-model-requests', settings: Settings, usage: ModelProxy['usage'], uncounted?: boolean): string {
+  if (limit === 'max-tokens' && uncounted) return `The run stopped at max-tokens (${settings.maxTokens}): a model response ended without saying how many tokens it used, so the limit could no longer be kept (${usage.total_tokens} tokens counted).`
   return limit === 'max-tokens'
     ? `The run reached max-tokens (${settings.maxTokens}): ${usage.total_tokens} tokens were used.`
     : `The run reached max-model-requests (${settings.maxModelRequests}): ${usage.requests} model requests were made.`
