@@ -80,7 +80,7 @@ describe("the agent's text in the job log", () => {
       expect(step?.masks.filter((mask) => mask.includes(tag))).toEqual([])
       expect(step?.commands.filter((command) => ['set-output', 'save-state'].includes(command.command))).toEqual([])
       expect(step?.commands.filter((command) => JSON.stringify(command).includes(tag) || JSON.stringify(command).includes('pwned'))).toEqual([])
-      expect(linesReadAsCommands(step ? step.stdout + step.stderr : '').filter((line) => line.includes(tag) || line.includes('pwned') || line.includes('abc'))).toEqual([])
+      expect(linesReadAsCommands(step ? step.stdout + step.stderr : '').filter((line) => line.includes(tag) || line.includes('pwned') || line.includes('::abc'))).toEqual([])
     }
     // The outputs and the state main hands to post are the action's own.
     expect(run.main.outputs.conclusion).toBe('success')
