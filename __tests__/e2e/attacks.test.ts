@@ -181,7 +181,7 @@ describe.each(shapes)('the real git dir always comes back ($shape)', ({ runner }
       // Whether git works is not the question; whether it ran the agent's program is.
     }
     expect(existsSync(marker), 'the agent\'s fsmonitor ran in a later step').toBe(false)
-  })
+  }, 240_000) // The agent builds and the action walks a tree deeper than PATH_MAX: minutes on a busy 2-core machine.
 
   // A file the runner user cannot read after hand-back (the agent made it mode 000) makes `git add` in
   // collect fail: no patch, no logs, no artifact; the agent erases its own tracks.
