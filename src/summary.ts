@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { stat } from 'node:fs/promises'
 import { escapeHtml } from './agent-text.js'
-import { addNetworkSummary } from './egress/summary.js'
+import { networkSummary } from './egress/summary.js'
 import { SUMMARY_PART_BYTES, cutEscapedText } from './output-limits.js'
 import type { Publication, Report } from './publish.js'
 import type { CommandRecord } from './run/commands.js'
@@ -164,12 +164,7 @@ function stagesSection({ clock }: Report): string {
 }
 
 function networkSection({ network }: Report): string {
-  if (!network) return ''
-  // The network part keeps its own renderer; its text is taken out of the toolkit's buffer here.
-  addNetworkSummary(core.summary.emptyBuffer(), network)
-  const html = core.summary.stringify()
-  core.summary.emptyBuffer()
-  return html
+  return network ? networkSummary(network) : ''
 }
 
 /**

@@ -116,6 +116,16 @@ describe('renderSummary', () => {
     expect(renderSummary(report(), ARTIFACT)).not.toContain('run.json in the artifact lists them')
   })
 
+  it('shows the network part with refused hosts as text only, after a blank line', () => {
+    const refusedHosts = ['evil.test:443', "x'$(id)';<b>x.test", ...Array.from({ length: 60 }, (_, i) => `h${i}.test`)]
+    const html = renderSummary(report({ network: { mode: 'allow-list', enforcement: 'iptables', refusedHosts, attempts: { allowed: 3, refused: 62, failed: 1 } } }), ARTIFACT)
+    expect(html).toContain('<h3>Network</h3>\nnetwork: allow-list; 3 connections allowed, 62 refused, 1 failed.\n')
+    expect(html).toContain('\n\n<pre lang="text"><code>evil.test:443\nx???id????b?x.test\nh0.test')
+    expect(html).toContain('h47.test\n# and 12 more in network.jsonl</code></pre>')
+    expect(html).not.toContain('<b>x.test')
+    expect(renderSummary(report(), ARTIFACT)).not.toContain('<h3>Network</h3>')
+  })
+
   it('shows structured output errors, escaped', () => {
     const html = renderSummary(report({ structuredOutput: { errors: ['/answer must be <number>'] } }), ARTIFACT)
     expect(html).toContain('The final message did not match the output schema:\n\n<pre><code>/answer must be &lt;number&gt;</code></pre>')
