@@ -18,9 +18,25 @@ function onwarn(warning, warn) {
   warn(warning)
 }
 
+/**
+ * @actions/http-client imports undici at its top for one method, the proxy dispatcher that only
+ * Octokit asks for (@actions/github, in the apply bundle). Nothing in the agent's job calls it, and
+ * evaluating undici was about half of the agent job's start-up, in main and in post. In that bundle
+ * the client's `undici` is this stand-in, which says so if anything ever does call it. (The artifact
+ * client's own use of undici, through Octokit, stays: it loads only when the artifact is uploaded.)
+ */
+const undiciNotBundled = {
+  name: 'undici-not-bundled',
+  resolveId: (source, importer) => (source === 'undici' && importer?.includes('/@actions/http-client/') ? '\0undici-not-bundled' : null),
+  load: (id) =>
+    id === '\0undici-not-bundled'
+      ? "export class ProxyAgent { constructor() { throw new Error('undici is not part of the codex-action agent bundle: its proxy dispatcher is not available here.') } }\n"
+      : null
+}
+
 const output = (dir) => ({ dir, format: 'es', sourcemap: false, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js' })
 
 export default [
-  { input: { main: 'src/main.ts', post: 'src/post.ts' }, output: output('dist'), plugins: plugins(), onwarn },
+  { input: { main: 'src/main.ts', post: 'src/post.ts' }, output: output('dist'), plugins: [undiciNotBundled, ...plugins()], onwarn },
   { input: { main: 'src/apply/main.ts' }, output: output('dist/apply'), plugins: plugins(), onwarn }
 ]

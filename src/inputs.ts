@@ -112,7 +112,7 @@ const NEVER_PASSED = /^(GITHUB_TOKEN|GH_TOKEN|ACTIONS_.*|INPUT_.*|GITHUB_(ENV|OU
 
 type Env = Record<string, string | undefined>
 
-export function readSettings(env: Env = process.env): Settings {
+export async function readSettings(env: Env = process.env): Promise<Settings> {
   const apiKey = readSecret('openai-api-key') ?? ''
   const githubToken = readSecret('github-token')
   const npmRegistryToken = readSecret('npm-registry-token')
@@ -159,7 +159,7 @@ export function readSettings(env: Env = process.env): Settings {
     maxTokens: readPositiveInteger('max-tokens', 'tokens'),
     maxModelRequests: readPositiveInteger('max-model-requests', 'requests'),
     modelPrices: readModelPrices(),
-    outputSchema: readOutputSchema(env.GITHUB_WORKSPACE || workingDirectory)
+    outputSchema: await readOutputSchema(env.GITHUB_WORKSPACE || workingDirectory)
   }
   if (settings.isolation === 'none' && settings.network !== 'open') {
     throw new InputError('network', `is '${settings.network}' while 'isolation' is 'none': only an agent with its own OS user can be kept to the allowed hosts`, "'network: open' with 'isolation: none', or an isolation of 'auto' or 'user'")
@@ -417,7 +417,7 @@ function readModelPrices(): Record<string, ModelPrice> | undefined {
   return prices as Record<string, ModelPrice>
 }
 
-function readOutputSchema(workspace: string): object | undefined {
+async function readOutputSchema(workspace: string): Promise<object | undefined> {
   const inline = core.getInput('output-schema')
   const file = core.getInput('output-schema-file')
   const accepted = 'a JSON Schema object with "type": "object", such as {"type": "object", "properties": {"verdict": {"type": "string"}}, "required": ["verdict"]}'
@@ -442,7 +442,7 @@ function readOutputSchema(workspace: string): object | undefined {
     throw new InputError(input, 'is not a schema of a JSON object (the model answers with an object)', accepted)
   }
   try {
-    compileOutputSchema(schema)
+    await compileOutputSchema(schema)
   } catch (error) {
     throw new InputError(input, `is not a valid JSON Schema: ${(error as Error).message}`, accepted)
   }

@@ -1,5 +1,4 @@
-import { Ajv, type ValidateFunction } from 'ajv'
-import { Ajv2020 } from 'ajv/dist/2020.js'
+import type { ValidateFunction } from 'ajv'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { AgentFolders } from './lend.js'
@@ -13,11 +12,17 @@ export interface StructuredOutput {
   errors?: string[]
 }
 
-/** The schema compiled, or an Error saying why it is not a JSON Schema the validator accepts. */
-export function compileOutputSchema(schema: object): ValidateFunction {
+/**
+ * The schema compiled, or an Error saying why it is not a JSON Schema the validator accepts. The
+ * validator loads only for a run that has a schema: it is a tenth of the bundle's start-up.
+ */
+export async function compileOutputSchema(schema: object): Promise<ValidateFunction> {
   const dialect = (schema as { $schema?: unknown }).$schema
   // Codex passes the schema to the model as is; the model's endpoint, not this check, decides which keywords it supports.
-  const ajv = typeof dialect === 'string' && dialect.includes('2020-12') ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false })
+  const ajv =
+    typeof dialect === 'string' && dialect.includes('2020-12')
+      ? new (await import('ajv/dist/2020.js')).Ajv2020({ allErrors: true, strict: false })
+      : new (await import('ajv')).Ajv({ allErrors: true, strict: false })
   return ajv.compile(schema)
 }
 
@@ -41,14 +46,14 @@ export async function placeOutputSchema(schema: object | undefined, identity: Pi
 }
 
 /** Reads the final message as JSON and checks it against the schema. */
-export function readStructuredOutput(schema: object, finalMessage: string): StructuredOutput {
+export async function readStructuredOutput(schema: object, finalMessage: string): Promise<StructuredOutput> {
   let value: unknown
   try {
     value = JSON.parse(finalMessage)
   } catch (error) {
     return { errors: [`the final message is not JSON (${(error as Error).message})`] }
   }
-  const validate = compileOutputSchema(schema)
+  const validate = await compileOutputSchema(schema)
   if (validate(value)) return { value }
   return { errors: (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'does not match'}${error.keyword === 'additionalProperties' ? ` ('${String(error.params.additionalProperty)}')` : ''}`) }
 }

@@ -122,7 +122,7 @@ export async function runCodex(
             : conclusion === 'budget-exceeded' && exceeded
               ? budgetFailure(exceeded, settings, proxy.usage, proxy.budget().uncounted)
               : redactor.redact(summary.turnFailure ?? summary.lastError ?? lastLines(stderrTail) ?? `codex exited with code ${exit.code}`)
-    const structuredOutput = settings.outputSchema && conclusion === 'success' ? readStructuredOutput(settings.outputSchema, finalMessage) : undefined
+    const structuredOutput = settings.outputSchema && conclusion === 'success' ? await readStructuredOutput(settings.outputSchema, finalMessage) : undefined
     if (structuredOutput?.errors) {
       conclusion = 'failure'
       failure = `The final message does not match output-schema: ${structuredOutput.errors.join('; ')}`
