@@ -1,12 +1,5 @@
-import { M as cleanup, N as loadRunState, i as info, w as warning } from './chunks/state.js';
-import 'node:crypto';
-import 'node:child_process';
-import 'node:fs/promises';
-import 'node:path';
-import 'node:os';
-import 'node:util';
-import 'node:fs';
-import 'node:net';
+import { i as info, w as warning } from './chunks/core.js';
+import { l as loadRunState } from './chunks/state.js';
 import 'os';
 import 'crypto';
 import 'fs';
@@ -18,29 +11,21 @@ import 'tls';
 import 'events';
 import 'assert';
 import 'util';
-import 'node:assert';
-import 'node:http';
-import 'node:stream';
-import 'node:buffer';
-import 'node:querystring';
-import 'node:events';
-import 'node:diagnostics_channel';
-import 'node:tls';
-import 'node:zlib';
-import 'node:perf_hooks';
-import 'node:util/types';
-import 'node:worker_threads';
-import 'node:url';
-import 'node:async_hooks';
-import 'node:console';
-import 'node:dns';
 import 'string_decoder';
 import 'child_process';
 import 'timers';
 
-cleanup(loadRunState())
-    .then((left) => {
-    if (!left.length)
-        info('The agent user, its folders and its processes are gone; the patch and logs stay in the run folder.');
-})
-    .catch((error) => warning(`Cleanup was incomplete: ${error.message}`));
+const state = loadRunState();
+if (state?.cleanedUp) {
+    // The usual end: main removed everything, so nothing more is loaded than it takes to say so.
+    info('Nothing to clean up: the main step already removed the agent user, its folders and its processes.');
+}
+else {
+    const { cleanup } = await import('./chunks/cleanup.js').then(function (n) { return n.x; });
+    await cleanup(state)
+        .then((left) => {
+        if (!left.length)
+            info('The agent user, its folders and its processes are gone; the patch and logs stay in the run folder.');
+    })
+        .catch((error) => warning(`Cleanup was incomplete: ${error.message}`));
+}

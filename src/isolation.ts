@@ -40,8 +40,8 @@ export interface AgentIdentity {
   signalAll(pid: number | undefined, signal: NodeJS.Signals): Promise<void>
   /** Kills every process of the agent so that none survives, however it forks; returns the pids still alive (none, normally). */
   stop(pid?: number): Promise<number[]>
-  /** Once it is stopped: deletes what the agent left in shared writable folders (except below `keep`) and its IPC objects. */
-  sweep(keep: string[]): Promise<void>
+  /** Once it is stopped: deletes what the agent left in shared writable folders (except below `keep`) and its IPC objects; returns what could not be deleted. */
+  sweep(keep: string[]): Promise<string[]>
   /** Deletes the agent user; returns what could not be removed, with what the sweep could not. */
   remove(): Promise<string[]>
 }
@@ -122,7 +122,7 @@ function runnerIdentity(reason: string): AgentIdentity {
       if (pid) killGroup(pid, 'SIGKILL')
       return []
     },
-    sweep: async () => {},
+    sweep: async () => [],
     remove: async () => []
   }
 }
@@ -154,7 +154,7 @@ async function createAgentUser(privilege: Privilege, runnerTemp: string): Promis
       await privilege.asRoot('groupdel', [userName]).catch(() => undefined)
       throw new Error(`the agent user '${userName}' could not be created (${(error as Error).message.trim()})`, { cause: error })
     }
-    return agentUserIdentity(privilege, userName)
+    return agentUserIdentity(privilege, userName, { uid, gid: uid })
   }
   throw new Error('no free uid was found for the agent user')
 }
@@ -180,9 +180,10 @@ function idTaken(database: 'passwd' | 'group', id: number): boolean {
   }
 }
 
-function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentity {
-  const uid = Number(execFileSync('id', ['-u', userName]).toString().trim())
-  const gid = Number(execFileSync('id', ['-g', userName]).toString().trim())
+/** The agent user's identity; its ids are looked up unless the caller just made the user with them. */
+function agentUserIdentity(privilege: Privilege, userName: string, ids?: { uid: number; gid: number }): AgentIdentity {
+  const uid = ids?.uid ?? Number(execFileSync('id', ['-u', userName]).toString().trim())
+  const gid = ids?.gid ?? Number(execFileSync('id', ['-g', userName]).toString().trim())
   const { isRoot } = privilege
   // kill(-1) sent as the agent uid reaches every process of that uid in one pass: a forking loop cannot slip out.
   const killEverything = isRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'kill', '-KILL', '--', '-1']] : ['sudo', ['-n', '-u', userName, '--', 'kill', '-KILL', '--', '-1']]
@@ -219,6 +220,7 @@ function agentUserIdentity(privilege: Privilege, userName: string): AgentIdentit
     },
     async sweep(keep) {
       swept = [...(await removeFilesOf(privilege, uid, keep)), ...(await removeIpcOf(privilege, uid)), ...(await removeMessageQueuesOf(privilege, uid))]
+      return swept
     },
     async remove() {
       const left: string[] = []

@@ -16,7 +16,7 @@ import { agentFolders, agentView, createAgentFolders, handBack, lendWorkspace } 
 import { startModelProxy } from './model-proxy.js'
 import { placeOutputSchema } from './output-schema.js'
 import { checkEndpoint } from './preflight.js'
-import { publish } from './publish.js'
+import { preloadArtifactClient, publish } from './publish.js'
 import { Redactor, runSecrets } from './redact.js'
 import { runCodex } from './run/index.js'
 import { probeSandbox } from './sandbox-probe.js'
@@ -55,13 +55,16 @@ async function main(): Promise<void> {
     const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
 
     const sandbox = await clock.time('sandbox-probe', () => probeSandbox(settings, view.binary, identity, configuration, (relaxedSysctl) => saveRunState(Object.assign(state, { relaxedSysctl }))))
+    preloadArtifactClient(settings)
     const outcome = await clock.time('run', () => runCodex(view.binary, settings, configuration, identity, redactor, proxy))
 
     const survivors = await clock.time('stop', () => identity.stop())
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
     // Before hand-back: a link from the agent's home to its file in /tmp must not make that file the runner's.
-    await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
+    const unswept = await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
+    // What the sweep could not delete, cleanup tries again and reports.
+    if (!unswept.length) saveRunState(Object.assign(state, { handedBack: true }))
     const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths))
     const network = await egress.close()
     const cost = estimateCost(settings.model ?? proxy.model(), proxy.usage, settings.modelPrices)
@@ -70,7 +73,11 @@ async function main(): Promise<void> {
   } finally {
     await egress?.close()
     await proxy.close()
-    await cleanup(state).catch((error: Error) => core.warning(`Cleanup was incomplete (the post step tries again): ${error.message}`))
+    const complete = await cleanup(state, identity).then(
+      (left) => left.length === 0,
+      (error: Error) => core.warning(`Cleanup was incomplete (the post step tries again): ${error.message}`)
+    )
+    if (complete) saveRunState(Object.assign(state, { cleanedUp: true }))
     await codex.cacheSaved
   }
 }

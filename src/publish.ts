@@ -123,9 +123,21 @@ async function copyTranscript(codexHome: string, owner: number | undefined, outp
   return 'transcript.jsonl'
 }
 
+let artifactModule: Promise<typeof import('@actions/artifact')> | undefined
+
+/**
+ * Starts loading the artifact client while the agent works, so the upload does not wait for it:
+ * with its storage SDK it is most of the bundle, and a run that uploads nothing never loads it.
+ */
+export function preloadArtifactClient(settings: Pick<Settings, 'uploadArtifacts'>): void {
+  if (!settings.uploadArtifacts || artifactModule) return
+  artifactModule = import('@actions/artifact')
+  // A failure to load is reported by the upload that awaits it; until then it is not an unhandled rejection.
+  artifactModule.catch(() => undefined)
+}
+
 async function uploadArtifact(settings: Settings, files: string[], rootDirectory: string): Promise<Publication> {
-  // Loaded only when needed: the artifact client and its storage SDK are most of the bundle's start-up time.
-  const { DefaultArtifactClient } = await import('@actions/artifact')
+  const { DefaultArtifactClient } = await (artifactModule ??= import('@actions/artifact'))
   const client = new DefaultArtifactClient()
   const baseName = settings.artifactName ?? defaultArtifactName()
   for (let attempt = 0; ; attempt++) {

@@ -87,7 +87,7 @@ describe("the agent's text in the job log", () => {
     expect(run.main.outputs['final-message']).toBe(finalMessage)
     expect(JSON.parse(run.main.state['codex-action-run']).runRoot).toMatch(/codex-action-/)
     expect(run.post?.exitCode, run.post?.stdout).toBe(0)
-    expect(run.post?.stdout).toContain('The agent user, its folders and its processes are gone')
+    expect(run.post?.stdout).toContain('Nothing to clean up: the main step already removed the agent user, its folders and its processes.')
     // Still readable in the log: the command and the message, line by line.
     for (const line of injections) expect(log.split(line).length - 1, line).toBeGreaterThanOrEqual(2)
     expect(log).toContain(`::add-mask::after-cr-${tag}`)

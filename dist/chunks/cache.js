@@ -1,4 +1,4 @@
-import { l as debug, W as mkdirP, p as exec, X as which, w as warning, i as info, P as HttpCodes, Y as HttpClientError, H as HttpClient, Z as isDebug, j as setSecret, O as BearerCredentialHandler, _ as rmRF, S as error } from './state.js';
+import { d as debug, o as mkdirP, e as exec, p as which, w as warning, i as info, l as HttpCodes, q as HttpClientError, H as HttpClient, t as isDebug, s as setSecret, B as BearerCredentialHandler, u as rmRF, m as error } from './core.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -16,41 +16,32 @@ import { Buffer as Buffer$1 } from 'buffer';
 import { EventEmitter } from 'events';
 import 'node:crypto';
 import fs$1 from 'node:fs';
-import require$$0$4 from 'node:util';
-import 'node:child_process';
-import 'node:fs/promises';
-import 'node:path';
-import 'node:os';
-import 'node:net';
+import util from 'node:util';
 import 'http';
 import 'https';
 import 'net';
 import 'tls';
-import 'node:assert';
-import 'node:http';
-import 'node:buffer';
-import 'node:querystring';
-import 'node:events';
-import 'node:diagnostics_channel';
-import 'node:tls';
-import 'node:zlib';
-import 'node:perf_hooks';
-import 'node:util/types';
-import 'node:worker_threads';
-import 'node:url';
-import 'node:async_hooks';
-import 'node:console';
-import 'node:dns';
 import 'string_decoder';
 import 'child_process';
 import 'timers';
+import 'node:fs/promises';
+import 'node:path';
+import './cleanup.js';
+import 'node:child_process';
+import 'node:os';
+import 'node:net';
 import 'node:stream/promises';
 import 'node:dns/promises';
+import 'node:http';
 import 'node:timers/promises';
+import './state.js';
 import 'node:process';
 import 'tty';
+import 'node:buffer';
 import 'node:module';
+import 'node:url';
 import 'node:https';
+import 'node:zlib';
 
 /**
  * Returns a copy with defaults filled in.
@@ -22271,7 +22262,7 @@ async function readStreamToLocalFile(rs, file) {
  *
  * Promisified version of fs.stat().
  */
-const fsStat = require$$0$4.promisify(fs$1.stat);
+const fsStat = util.promisify(fs$1.stat);
 const fsCreateReadStream = fs$1.createReadStream;
 
 // Copyright (c) Microsoft Corporation.

@@ -1,17 +1,17 @@
 import os, { EOL as EOL$1 } from 'node:os';
 import process$1 from 'node:process';
 import { Readable } from 'stream';
-import require$$0$2 from 'net';
+import require$$0$1 from 'net';
 import require$$1 from 'tls';
 import assert$1 from 'assert';
-import require$$0$1 from 'tty';
+import require$$0 from 'tty';
 import require$$0__default from 'util';
 import http__default from 'http';
 import https__default from 'https';
 import require$$5 from 'url';
 import require$$1__default, { EventEmitter } from 'events';
 import { Transform, Readable as Readable$1 } from 'node:stream';
-import require$$0$3 from 'node:buffer';
+import require$$0$2 from 'node:buffer';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 import { createHmac } from 'node:crypto';
-import require$$0, { inspect } from 'node:util';
+import util, { inspect } from 'node:util';
 
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -62,7 +62,7 @@ let AbortError$1 = class AbortError extends Error {
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
 function log(message, ...args) {
-    process$1.stderr.write(`${require$$0.format(message, ...args)}${EOL$1}`);
+    process$1.stderr.write(`${util.format(message, ...args)}${EOL$1}`);
 }
 
 // Copyright (c) Microsoft Corporation.
@@ -2753,7 +2753,7 @@ function requireNode () {
 	if (hasRequiredNode) return node.exports;
 	hasRequiredNode = 1;
 	(function (module, exports) {
-		const tty = require$$0$1;
+		const tty = require$$0;
 		const util = require$$0__default;
 
 		/**
@@ -3145,7 +3145,7 @@ function requireDist$2 () {
 		};
 		Object.defineProperty(exports, "__esModule", { value: true });
 		exports.Agent = void 0;
-		const net = __importStar(require$$0$2);
+		const net = __importStar(require$$0$1);
 		const http = __importStar(http__default);
 		const https_1 = https__default;
 		__exportStar(requireHelpers(), exports);
@@ -3441,7 +3441,7 @@ function requireDist$1 () {
 	};
 	Object.defineProperty(dist$2, "__esModule", { value: true });
 	dist$2.HttpsProxyAgent = void 0;
-	const net = __importStar(require$$0$2);
+	const net = __importStar(require$$0$1);
 	const tls = __importStar(require$$1);
 	const assert_1 = __importDefault(assert$1);
 	const debug_1 = __importDefault(requireSrc());
@@ -3632,7 +3632,7 @@ function requireDist () {
 	};
 	Object.defineProperty(dist, "__esModule", { value: true });
 	dist.HttpProxyAgent = void 0;
-	const net = __importStar(require$$0$2);
+	const net = __importStar(require$$0$1);
 	const tls = __importStar(require$$1);
 	const debug_1 = __importDefault(requireSrc());
 	const events_1 = require$$1__default;
@@ -15208,7 +15208,7 @@ class BuffersStream extends Readable$1 {
 /**
  * maxBufferLength is max size of each buffer in the pooled buffers.
  */
-const maxBufferLength = require$$0$3.constants.MAX_LENGTH;
+const maxBufferLength = require$$0$2.constants.MAX_LENGTH;
 /**
  * This class provides a buffer container which conceptually has no hard size limit.
  * It accepts a capacity, an array of input buffers and the total length of input data.
