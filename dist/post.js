@@ -1,4 +1,4 @@
-import { M as cleanup, N as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { L as cleanup, M as loadRunState, i as info, w as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';

@@ -1,4 +1,4 @@
-import { i as info, w as warning, l as debug, j as setSecret, H as HttpClient, O as BearerCredentialHandler, P as HttpCodes, Q as getAugmentedNamespace, R as commonjsGlobal, g as getDefaultExportFromCjs, S as error$1, T as requireTunnel, U as requireUndici, V as undiciExports } from './state.js';
+import { i as info, w as warning, l as debug, j as setSecret, H as HttpClient, N as BearerCredentialHandler, O as HttpCodes, P as getAugmentedNamespace, Q as commonjsGlobal, g as getDefaultExportFromCjs, R as error$1, S as requireTunnel, T as requireUndici, U as undiciExports } from './state.js';
 import os__default, { EOL } from 'os';
 import * as fs from 'fs';
 import fs__default, { existsSync, readFileSync } from 'fs';
@@ -12,18 +12,18 @@ import require$$0$3, { Readable } from 'node:stream';
 import require$$0__default$2, { Buffer as Buffer$1 } from 'buffer';
 import require$$1__default, { EventEmitter } from 'events';
 import 'node:crypto';
-import fs$1 from 'node:fs';
+import u from 'node:fs';
 import require$$0$4 from 'node:util';
-import fs$2, { realpath } from 'fs/promises';
+import fs$1, { realpath } from 'fs/promises';
 import require$$0$5 from 'constants';
 import require$$0__default$1 from 'util';
 import assert from 'assert';
 import require$$1 from 'node:url';
 import path$2 from 'node:path';
-import require$$5 from 'node:fs/promises';
+import ro from 'node:fs/promises';
 import require$$0$6 from 'node:events';
 import require$$2$1 from 'node:string_decoder';
-import require$$0$7 from 'zlib';
+import Ps__default from 'zlib';
 import http__default from 'http';
 import https__default from 'https';
 import 'node:child_process';
@@ -21248,7 +21248,7 @@ async function streamToBuffer(stream, buffer, offset, end, encoding) {
  */
 async function readStreamToLocalFile(rs, file) {
     return new Promise((resolve, reject) => {
-        const ws = fs$1.createWriteStream(file);
+        const ws = u.createWriteStream(file);
         rs.on("error", (err) => {
             reject(err);
         });
@@ -21264,8 +21264,8 @@ async function readStreamToLocalFile(rs, file) {
  *
  * Promisified version of fs.stat().
  */
-const fsStat = require$$0$4.promisify(fs$1.stat);
-const fsCreateReadStream = fs$1.createReadStream;
+const fsStat = require$$0$4.promisify(u.stat);
+const fsCreateReadStream = u.createReadStream;
 
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -53021,11 +53021,11 @@ function requireCommonjs$1 () {
 	const node_path_1 = path$2;
 	const node_url_1 = require$$1;
 	const fs_1 = fs__default;
-	const actualFS = __importStar(fs$1);
+	const actualFS = __importStar(u);
 	const realpathSync = fs_1.realpathSync.native;
 	// TODO: test perf of fs/promises realpath vs realpathCB,
 	// since the promises one uses realpath.native
-	const promises_1 = require$$5;
+	const promises_1 = ro;
 	const minipass_1 = requireCommonjs$2();
 	const defaultFS = {
 	    lstatSync: fs_1.lstatSync,
@@ -59005,7 +59005,7 @@ function requireDeflateCrc32Stream () {
 	if (hasRequiredDeflateCrc32Stream) return deflateCrc32Stream;
 	hasRequiredDeflateCrc32Stream = 1;
 
-	const {DeflateRaw} = require$$0$7;
+	const {DeflateRaw} = Ps__default;
 
 	const crc32 = requireCrc32();
 
@@ -62970,7 +62970,7 @@ var hasRequiredTar;
 function requireTar () {
 	if (hasRequiredTar) return tar;
 	hasRequiredTar = 1;
-	var zlib = require$$0$7;
+	var zlib = Ps__default;
 
 	var engine = requireTarStream();
 	var util = requireArchiverUtils();
@@ -79026,7 +79026,7 @@ function requireUnzipStream () {
 	var binary = requireBinary();
 	var stream = require$$0__default;
 	var util = require$$0__default$1;
-	var zlib = require$$0$7;
+	var zlib = Ps__default;
 	var MatcherStream = requireMatcherStream();
 	var Entry = requireEntry();
 
@@ -80070,7 +80070,7 @@ const scrubQueryParameters = (url) => {
 function exists(path) {
     return __awaiter$4(this, void 0, void 0, function* () {
         try {
-            yield fs$2.access(path);
+            yield fs$1.access(path);
             return true;
         }
         catch (error) {
@@ -80267,7 +80267,7 @@ function resolveOrCreateDirectory() {
     return __awaiter$4(this, arguments, void 0, function* (downloadPath = getGitHubWorkspaceDir()) {
         if (!(yield exists(downloadPath))) {
             debug(`Artifact destination folder does not exist, creating: ${downloadPath}`);
-            yield fs$2.mkdir(downloadPath, { recursive: true });
+            yield fs$1.mkdir(downloadPath, { recursive: true });
         }
         else {
             debug(`Artifact destination folder already exists: ${downloadPath}`);

@@ -1,4 +1,4 @@
-import { l as debug, W as mkdirP, p as exec, X as which, w as warning, i as info, P as HttpCodes, Y as HttpClientError, H as HttpClient, Z as isDebug, j as setSecret, O as BearerCredentialHandler, _ as rmRF, S as error } from './state.js';
+import { l as debug, V as mkdirP, W as exec, X as which, w as warning, i as info, O as HttpCodes, Y as HttpClientError, H as HttpClient, Z as isDebug, j as setSecret, N as BearerCredentialHandler, _ as rmRF, R as error } from './state.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -15,7 +15,7 @@ import * as require$$0$3 from 'buffer';
 import { Buffer as Buffer$1 } from 'buffer';
 import { EventEmitter } from 'events';
 import 'node:crypto';
-import fs$1 from 'node:fs';
+import u from 'node:fs';
 import require$$0$4 from 'node:util';
 import 'node:child_process';
 import 'node:fs/promises';
@@ -46,6 +46,8 @@ import 'child_process';
 import 'timers';
 import 'node:stream/promises';
 import 'node:dns/promises';
+import 'node:string_decoder';
+import 'zlib';
 import 'node:timers/promises';
 import 'node:process';
 import 'tty';
@@ -22255,7 +22257,7 @@ async function streamToBuffer(stream, buffer, offset, end, encoding) {
  */
 async function readStreamToLocalFile(rs, file) {
     return new Promise((resolve, reject) => {
-        const ws = fs$1.createWriteStream(file);
+        const ws = u.createWriteStream(file);
         rs.on("error", (err) => {
             reject(err);
         });
@@ -22271,8 +22273,8 @@ async function readStreamToLocalFile(rs, file) {
  *
  * Promisified version of fs.stat().
  */
-const fsStat = require$$0$4.promisify(fs$1.stat);
-const fsCreateReadStream = fs$1.createReadStream;
+const fsStat = require$$0$4.promisify(u.stat);
+const fsCreateReadStream = u.createReadStream;
 
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
