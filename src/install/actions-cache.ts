@@ -31,8 +31,8 @@ export class InstallCache {
   /** Where @actions/cache restores the entry and where a save takes it from: a folder only this user can enter. */
   readonly path: string
   private readonly keyPrefix: string
-  /** The key of the entry the last restore brought back. */
-  restoredKey?: string
+  /** The key of the entry the last restore brought back, and how long @actions/cache took to bring it. */
+  restored?: { key: string; ms: number }
 
   constructor(
     private readonly version: string,
@@ -72,7 +72,7 @@ export class InstallCache {
         return 'unavailable'
       }
       if (restored && existsSync(this.path)) {
-        this.restoredKey = restored
+        this.restored = { key: restored, ms: Date.now() - started }
         return 'restored'
       }
       // restoreCache answers a service failure like a miss, only slower (it retries for ~30 s).

@@ -64,11 +64,18 @@ async function downloadOnce<T>(url: string, receive: (body: Readable) => Promise
         callback(null, chunk)
       }
     })
-    const [result] = await Promise.all([receive(counting), pipeline(message, counting)])
+    // Both settle before this attempt ends: a retry must not start while the last one still writes.
+    const receiving = receive(counting).catch((error: unknown) => {
+      message.destroy()
+      throw error
+    })
+    const [outcome, piped] = await Promise.allSettled([receiving, pipeline(message, counting)])
+    if (piped.status === 'rejected') throw piped.reason
+    if (outcome.status === 'rejected') throw outcome.reason
     if (!message.complete || (Number.isFinite(expectedLength) && received !== expectedLength)) {
       throw new Error(`the transfer ended after ${received} of ${Number.isFinite(expectedLength) ? expectedLength : 'unknown'} bytes`)
     }
-    return result
+    return outcome.value
   } finally {
     client.dispose()
   }

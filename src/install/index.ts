@@ -3,7 +3,7 @@ import { getExecOutput } from '@actions/exec'
 import * as toolCache from '@actions/tool-cache'
 import { randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { chmod, copyFile, cp, link, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, cp, link, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { InstallCache, type RestoreResult } from './actions-cache.js'
 import { downloadStream } from './download.js'
@@ -67,6 +67,7 @@ export async function installCodex(request: InstallRequest): Promise<InstalledCo
   if (cache && restored === 'restored') {
     try {
       const directory = files ? await installRestoredTree(cache.path, files, version, platform) : await installRestoredTarball(cache.path, release.expected, version, platform)
+      core.info(`The Actions cache entry ${cache.restored?.key} took ${cache.restored?.ms} ms to restore.`)
       return installed(directory, version, platform, 'actions-cache')
     } catch (error) {
       if (!(error instanceof RefusedCacheEntry)) throw error
@@ -140,6 +141,9 @@ async function downloadIntoToolCache(
 
 /** A tarball restored from the Actions cache: unpacked like a download, moved into place only if its sha512 matches. */
 async function installRestoredTarball(tarball: string, expected: TrustedIntegrity, version: string, platform: CodexPlatform): Promise<string> {
+  // A named pipe or a link to /dev/zero would never end; only a plain file is read.
+  const info = await lstat(tarball)
+  if (!info.isFile()) throw new RefusedCacheEntry(`The Actions cache held something other than a Codex ${version} tarball at ${tarball}. It was discarded.`)
   const staging = await privateStaging(version, platform)
   try {
     const unpacked = await unpackTarball(createReadStream(tarball, { highWaterMark: 1024 * 1024 }), platform, staging)
@@ -160,13 +164,16 @@ async function installRestoredTarball(tarball: string, expected: TrustedIntegrit
 
 /** A tree restored from the Actions cache into its private folder: every file checked against the pin table, then moved into place. */
 async function installRestoredTree(tree: string, files: TreeManifest, version: string, platform: CodexPlatform): Promise<string> {
+  const started = Date.now()
   try {
     await verifyTree(tree, files)
   } catch (error) {
     if (!(error instanceof RefusedTree)) throw error
     throw new RefusedCacheEntry(`The Actions cache held a Codex ${version} tree that is not the one in the pin table (src/install/pinned.ts): ${error.message}.`)
   }
-  core.info(`Codex ${version} restored from the Actions cache; all ${Object.keys(files).length} files match the sha256 digests in the pin table (src/install/pinned.ts).`)
+  core.info(
+    `Codex ${version} restored from the Actions cache; all ${Object.keys(files).length} files match the sha256 digests in the pin table (src/install/pinned.ts), checked in ${Date.now() - started} ms.`
+  )
   return moveIntoToolCache(tree, version, platform)
 }
 

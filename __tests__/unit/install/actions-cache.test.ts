@@ -356,6 +356,25 @@ describe('the tarball (a version the pin table has no files for)', () => {
     expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(1)
   })
 
+  it('an entry holding a named pipe where the tarball belongs is refused at once, not read forever', async () => {
+    await mkdir(cacheFolder(), { recursive: true })
+    await run('mkfifo', [cacheFile()])
+    expect(await cache.saveCache([CACHE_PATH], `${tarballPrefix(good.integrity)}attacker`)).toBeGreaterThan(0)
+    await rm(cacheFile())
+    service.calls.length = 0
+    serveDocument()
+    serveTarball()
+
+    const codex = await installSettled(request)
+
+    expect(codex.source).toBe('registry')
+    const warnings = sandbox.stdout.lines().filter((l) => l.startsWith('::warning'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(`The Actions cache held something other than a Codex ${VERSION} tarball`)
+    expect(service.caches).toHaveLength(2)
+    expect(await listTree(cacheFolder())).toEqual([])
+  })
+
   it('an entry made for other bytes (the registry now vouches for another sha512) is not looked at', async () => {
     await seedTarball(other, tarballPrefix(other.integrity))
     serveDocument()
