@@ -9,6 +9,9 @@ import path from 'node:path'
  */
 export type TreeManifest = Readonly<Record<string, string>>
 
+// Windows has no owner, mode or executable bits to compare: there a file is checked by its digest alone.
+const POSIX = process.platform !== 'win32'
+
 /** A tree that is not exactly the one the manifest describes; nothing in it may run. */
 export class RefusedTree extends Error {
   constructor(message: string) {
@@ -38,7 +41,7 @@ export async function verifyTree(root: string, manifest: TreeManifest): Promise<
   for (const [file, expected] of Object.entries(manifest)) {
     const actual = found[file]
     if (actual === undefined) problems.push(`${file} is missing`)
-    else if (actual !== expected) problems.push(`${file} is '${actual}', not '${expected}'`)
+    else if (POSIX ? actual !== expected : actual.split(' ')[1] !== expected.split(' ')[1]) problems.push(`${file} is '${actual}', not '${expected}'`)
   }
   for (const file of Object.keys(found)) if (!(file in manifest)) problems.push(`${file} is not part of Codex`)
   for (const folder of emptyFolders) problems.push(`${folder} is an empty folder, not part of Codex`)
@@ -60,7 +63,7 @@ export async function describeTree(root: string, emptyFolders: string[] = []): P
     const name = relative || '.'
     if (!info.isDirectory() && (!relative || !info.isFile())) throw new RefusedTree(`${name} is ${kindOf(info)}, not a regular file`)
     if (uid !== undefined && info.uid !== uid) throw new RefusedTree(`${name} belongs to uid ${info.uid}, not to this user (${uid})`)
-    if (info.mode & 0o7022) throw new RefusedTree(`${name} has mode ${(info.mode & 0o7777).toString(8)} (writable by others, or set-id or sticky)`)
+    if (POSIX && info.mode & 0o7022) throw new RefusedTree(`${name} has mode ${(info.mode & 0o7777).toString(8)} (writable by others, or set-id or sticky)`)
     if (info.isDirectory()) {
       const entries = await readdir(where)
       if (relative && entries.length === 0) emptyFolders.push(name)
