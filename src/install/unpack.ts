@@ -121,6 +121,7 @@ export async function unpackTarball(tarball: Readable, platform: CodexPlatform, 
     }
   } catch (error) {
     gunzip.destroy()
+    copy?.destroy()
     fail(error as Error)
     await Promise.allSettled([parsed, ...written])
     throw error
