@@ -1,4 +1,4 @@
-import { d as debug, o as mkdirP, e as exec, p as which, w as warning, i as info, l as HttpCodes, q as HttpClientError, H as HttpClient, t as isDebug, s as setSecret, B as BearerCredentialHandler, u as rmRF, m as error } from './core.js';
+import { d as debug, m as mkdirP, o as exec, p as which, w as warning, i as info, k as HttpCodes, q as HttpClientError, H as HttpClient, t as isDebug, s as setSecret, B as BearerCredentialHandler, u as rmRF, l as error } from './core.js';
 import * as path$1 from 'path';
 import * as fs from 'fs';
 import { writeFileSync, existsSync } from 'fs';
@@ -15,7 +15,7 @@ import * as require$$0$3 from 'buffer';
 import { Buffer as Buffer$1 } from 'buffer';
 import { EventEmitter } from 'events';
 import 'node:crypto';
-import fs$1 from 'node:fs';
+import u from 'node:fs';
 import util from 'node:util';
 import 'http';
 import 'https';
@@ -33,6 +33,11 @@ import 'node:net';
 import 'node:stream/promises';
 import 'node:dns/promises';
 import 'node:http';
+import 'node:events';
+import 'node:zlib';
+import 'node:string_decoder';
+import 'zlib';
+import 'node:assert';
 import 'node:timers/promises';
 import './state.js';
 import 'node:process';
@@ -41,7 +46,6 @@ import 'node:buffer';
 import 'node:module';
 import 'node:url';
 import 'node:https';
-import 'node:zlib';
 
 /**
  * Returns a copy with defaults filled in.
@@ -22246,7 +22250,7 @@ async function streamToBuffer(stream, buffer, offset, end, encoding) {
  */
 async function readStreamToLocalFile(rs, file) {
     return new Promise((resolve, reject) => {
-        const ws = fs$1.createWriteStream(file);
+        const ws = u.createWriteStream(file);
         rs.on("error", (err) => {
             reject(err);
         });
@@ -22262,8 +22266,8 @@ async function readStreamToLocalFile(rs, file) {
  *
  * Promisified version of fs.stat().
  */
-const fsStat = util.promisify(fs$1.stat);
-const fsCreateReadStream = fs$1.createReadStream;
+const fsStat = util.promisify(u.stat);
+const fsCreateReadStream = u.createReadStream;
 
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.

@@ -2682,4 +2682,4 @@ function getState(name) {
     return process.env[`STATE_${name}`] || '';
 }
 
-export { BearerCredentialHandler as B, HttpClient as H, _undiciNotBundled as _, getExecOutput as a, addPath as b, summary as c, debug as d, exec as e, setOutput as f, getInput as g, setFailed as h, info as i, saveState as j, getState as k, HttpCodes as l, error as m, notice as n, mkdirP as o, which as p, HttpClientError as q, requireTunnel as r, setSecret as s, isDebug as t, rmRF as u, warning as w };
+export { BearerCredentialHandler as B, HttpClient as H, _undiciNotBundled as _, getExecOutput as a, addPath as b, summary as c, debug as d, setOutput as e, setFailed as f, getInput as g, saveState as h, info as i, getState as j, HttpCodes as k, error as l, mkdirP as m, notice as n, exec as o, which as p, HttpClientError as q, requireTunnel as r, setSecret as s, isDebug as t, rmRF as u, warning as w };

@@ -1,4 +1,4 @@
-import { j as saveState, k as getState } from './core.js';
+import { h as saveState, j as getState } from './core.js';
 
 const KEY = 'codex-action-run';
 function saveRunState(state) {

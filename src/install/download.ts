@@ -1,12 +1,8 @@
 import * as core from '@actions/core'
 import { HttpClient } from '@actions/http-client'
-import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { pipeline } from 'node:stream/promises'
-import { Transform } from 'node:stream'
-import { sriOf } from './integrity.js'
+import { Transform, type Readable } from 'node:stream'
 
 export interface DownloadOptions {
   headers?: Record<string, string>
@@ -28,15 +24,17 @@ export class DownloadError extends Error {
 
 const USER_AGENT = 'codex-action'
 
-/** Streams `url` to `file`, hashing as it writes; retries 5xx, 429, resets, truncation and stalls. Returns the SRI sha512. */
-export async function downloadToFile(url: string, file: string, options: DownloadOptions = {}): Promise<string> {
+/**
+ * Streams `url` into `receive`, a fresh call for each attempt (it must leave nothing behind when it
+ * throws); retries 5xx, 429, resets, truncation and stalls. Returns what the successful attempt returned.
+ */
+export async function downloadStream<T>(url: string, receive: (body: Readable) => Promise<T>, options: DownloadOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4
   let backoff = options.firstBackoffMs ?? 1000
   for (let attempt = 1; ; attempt++) {
     try {
-      return await downloadOnce(url, file, options)
+      return await downloadOnce(url, receive, options)
     } catch (error) {
-      await rm(file, { force: true })
       const retryable = !(error instanceof DownloadError) || error.status === undefined || error.status === 429 || error.status >= 500
       if (!retryable || attempt >= attempts) throw error
       core.info(`Download of ${url} failed (${(error as Error).message}); attempt ${attempt + 1} of ${attempts} in ${backoff} ms.`)
@@ -46,7 +44,7 @@ export async function downloadToFile(url: string, file: string, options: Downloa
   }
 }
 
-async function downloadOnce(url: string, file: string, options: DownloadOptions): Promise<string> {
+async function downloadOnce<T>(url: string, receive: (body: Readable) => Promise<T>, options: DownloadOptions): Promise<T> {
   const client = new HttpClient(USER_AGENT, [], { socketTimeout: options.idleTimeoutMs ?? 30_000, allowRetries: false })
   try {
     const response = await client.get(url, options.headers)
@@ -57,21 +55,27 @@ async function downloadOnce(url: string, file: string, options: DownloadOptions)
       throw new DownloadError(`${url} answered HTTP ${status}`, status)
     }
     const expectedLength = Number(message.headers['content-length'] ?? NaN)
-    const hash = createHash('sha512')
     let received = 0
-    const hashing = new Transform({
+    const counting = new Transform({
+      // Large pieces: the default 16 KiB buffer about doubled the time to disk of a 167 MB tarball.
+      highWaterMark: 1024 * 1024,
       transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk)
         received += chunk.length
         callback(null, chunk)
       }
     })
-    // Large writes: the default 16 KiB buffer about doubled the time to disk of a 167 MB tarball.
-    await pipeline(message, hashing, createWriteStream(file, { highWaterMark: 1024 * 1024 }))
+    // Both settle before this attempt ends: a retry must not start while the last one still writes.
+    const receiving = receive(counting).catch((error: unknown) => {
+      message.destroy()
+      throw error
+    })
+    const [outcome, piped] = await Promise.allSettled([receiving, pipeline(message, counting)])
+    if (piped.status === 'rejected') throw piped.reason
+    if (outcome.status === 'rejected') throw outcome.reason
     if (!message.complete || (Number.isFinite(expectedLength) && received !== expectedLength)) {
       throw new Error(`the transfer ended after ${received} of ${Number.isFinite(expectedLength) ? expectedLength : 'unknown'} bytes`)
     }
-    return sriOf(hash)
+    return outcome.value
   } finally {
     client.dispose()
   }

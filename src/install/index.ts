@@ -1,14 +1,17 @@
 import * as core from '@actions/core'
-import { exec, getExecOutput } from '@actions/exec'
+import { getExecOutput } from '@actions/exec'
 import * as toolCache from '@actions/tool-cache'
 import { randomUUID } from 'node:crypto'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { chmod, copyFile, cp, link, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { downloadToFile } from './download.js'
-import { checkIntegrity, fileIntegrity, pinnedIntegrity, type TrustedIntegrity } from './integrity.js'
+import { InstallCache, type RestoreResult } from './actions-cache.js'
+import { downloadStream } from './download.js'
+import { checkIntegrity, pinnedFiles, pinnedIntegrity, type TrustedIntegrity } from './integrity.js'
 import { codexPlatform, type CodexPlatform } from './platform.js'
 import { NpmRegistry } from './registry.js'
-import { TarballCache } from './tarball-cache.js'
+import { RefusedTree, manifestText, verifyTree, type TreeManifest } from './tree.js'
+import { unpackTarball } from './unpack.js'
 import { MINIMUM_CODEX_VERSION, compareVersions, isExactVersion } from './version.js'
 
 export interface InstallRequest {
@@ -28,7 +31,7 @@ export interface InstalledCodex {
   version: string
   /** How this run got the binary: the user's own, the runner's tool cache, the Actions cache, or the registry. */
   source: 'codex-path' | 'tool-cache' | 'actions-cache' | 'registry'
-  /** Settles when the downloaded tarball is saved to the Actions cache (or needed no saving) and removed. */
+  /** Settles when what was downloaded is saved to the Actions cache and its copy for the cache removed. */
   cacheSaved?: Promise<void>
 }
 
@@ -51,40 +54,41 @@ export async function installCodex(request: InstallRequest): Promise<InstalledCo
   const release = pinned
     ? { tarball: registry.tarballUrl(version, platform.npm), expected: pinned }
     : await registry.platformRelease(version, platform.npm)
-  const tarballCache = request.cache ? new TarballCache(version, platform.npm) : undefined
+  // With the files of the version in the pin table, the cache keeps the installed tree (no unpacking on
+  // restore); without, the tarball, which is verified against its sha512 again on every restore.
+  const files = pinnedFiles(version, platform.npm)
+  const cache = request.cache
+    ? files
+      ? new InstallCache(version, platform.npm, 'tree', manifestText(files))
+      : new InstallCache(version, platform.npm, 'tarball', release.expected.integrity)
+    : undefined
 
-  const restored = tarballCache ? await tarballCache.restore() : 'miss'
-  if (tarballCache && restored === 'restored') {
-    const actual = await fileIntegrity(tarballCache.file)
-    if (actual === release.expected.integrity) {
-      core.info(`Codex ${version} restored from the Actions cache; sha512 vouched for by ${release.expected.source}.`)
-      try {
-        return installed(await extractIntoToolCache(tarballCache.file, version, platform), version, platform, 'actions-cache')
-      } finally {
-        await rm(tarballCache.file, { force: true })
-      }
+  let restored: RestoreResult | 'refused' = cache ? await cache.restore() : 'miss'
+  if (cache && restored === 'restored') {
+    try {
+      const directory = files ? await installRestoredTree(cache.path, files, version, platform) : await installRestoredTarball(cache.path, release.expected, version, platform)
+      core.info(`The Actions cache entry ${cache.restored?.key} took ${cache.restored?.ms} ms to restore.`)
+      return installed(directory, version, platform, 'actions-cache')
+    } catch (error) {
+      if (!(error instanceof RefusedCacheEntry)) throw error
+      core.warning(`${error.message} Nothing from it was run; downloading instead, and saving a fresh entry that later runs restore instead of it.`)
+      restored = 'refused'
+    } finally {
+      await rm(cache.path, { recursive: true, force: true })
     }
-    core.warning(
-      `The Actions cache held a Codex ${version} tarball whose sha512 (${actual}) is not the one vouched for by ` +
-        `${release.expected.source} (${release.expected.integrity}). It was discarded; downloading instead.`
-    )
-    await rm(tarballCache.file, { force: true })
   }
 
-  const tarball = tarballCache?.file ?? path.join(temporaryDirectory(), `codex-${version}-${platform.npm}-${randomUUID()}.tgz`)
-  await mkdir(path.dirname(tarball), { recursive: true })
-  await downloadVerified(release.tarball, tarball, release.expected, registry, request.retry)
-  let directory: string
-  try {
-    directory = await extractIntoToolCache(tarball, version, platform)
-  } catch (error) {
-    await rm(tarball, { force: true })
-    throw error
-  }
+  // Only a miss or a refused entry is saved: 'unavailable' means the service is failing or slow.
+  const saving = cache && (restored === 'miss' || restored === 'refused') ? cache : undefined
+  if (saving) await saving.prepare()
+  const directory = await downloadIntoToolCache(release.tarball, release.expected, version, platform, registry, request.retry, saving?.kind === 'tarball' ? saving.path : undefined)
   // Saving takes seconds (the archive is compressed again and uploaded); it runs while the agent works.
-  const cacheSaved = tarballCache && restored === 'miss' ? tarballCache.save().finally(() => rm(tarball, { force: true })) : rm(tarball, { force: true })
+  const cacheSaved = saving ? saveForLaterRuns(saving, directory) : undefined
   return { ...installed(directory, version, platform, 'registry'), cacheSaved }
 }
+
+/** Thrown for an Actions cache entry that is not what the pin table or the registry vouches for. */
+class RefusedCacheEntry extends Error {}
 
 async function resolveLatest(registry: NpmRegistry): Promise<string> {
   const version = await registry.latestVersion()
@@ -96,42 +100,142 @@ async function resolveLatest(registry: NpmRegistry): Promise<string> {
   return version
 }
 
-async function downloadVerified(
+/**
+ * Streams the tarball from the registry into a private staging folder beside the tool-cache entry
+ * (download, sha512, gunzip and the writes overlap), and moves it into place only once the sha512
+ * matches: nothing from unverified bytes is ever where anything runs it. `keepTarballAt`, when given,
+ * gets the verified tarball too (for the Actions cache).
+ */
+async function downloadIntoToolCache(
   url: string,
-  file: string,
   expected: TrustedIntegrity,
+  version: string,
+  platform: CodexPlatform,
   registry: NpmRegistry,
-  retry: InstallRequest['retry'] = {}
-): Promise<void> {
+  retry: InstallRequest['retry'] = {},
+  keepTarballAt?: string
+): Promise<string> {
   const started = Date.now()
-  const actual = await downloadToFile(url, file, { ...retry, headers: registry.headersFor(url) })
+  const staging = await privateStaging(version, platform)
   try {
-    checkIntegrity(`the Codex tarball ${path.basename(url)}`, expected, actual, url)
-  } catch (error) {
-    await rm(file, { force: true })
-    throw error
-  }
-  core.info(`Downloaded ${url} in ${Date.now() - started} ms; sha512 matches ${expected.source}.`)
-}
-
-/** Unpacks only the platform's vendor tree (the voice runtime is not needed unattended) and marks it complete. */
-async function extractIntoToolCache(tarball: string, version: string, platform: CodexPlatform): Promise<string> {
-  const versionRoot = path.join(toolCacheRoot(), TOOL_NAME, version)
-  const target = path.join(versionRoot, platform.arch)
-  const staging = path.join(versionRoot, `.${platform.arch}-${randomUUID()}`)
-  await mkdir(staging, { recursive: true })
-  try {
-    const vendor = `package/vendor/${platform.triple}`
-    await exec('tar', ['-xzf', tarball, '-C', staging, '--strip-components=3', `--exclude=${vendor}/codex-resources/voice`, vendor], { silent: true })
-    await rm(target, { recursive: true, force: true })
-    await rm(`${target}.complete`, { force: true })
-    await rename(staging, target)
-    await writeFile(`${target}.complete`, '')
+    const unpacked = await downloadStream(
+      url,
+      async (body) => {
+        // Each attempt starts from an empty folder: nothing of a broken transfer is kept.
+        await emptyFolder(staging)
+        const copy = keepTarballAt ? createWriteStream(keepTarballAt, { highWaterMark: 1024 * 1024 }) : undefined
+        return unpackTarball(body, platform, staging, copy)
+      },
+      { ...retry, headers: registry.headersFor(url) }
+    )
+    checkIntegrity(`the Codex tarball ${path.basename(url)}`, expected, unpacked.integrity, url)
+    if (unpacked.failure) throw new Error(`Could not unpack the Codex ${version} tarball: ${unpacked.failure.message}`)
+    core.info(`Downloaded and unpacked ${url} in ${Date.now() - started} ms; sha512 matches ${expected.source}.`)
+    return await moveIntoToolCache(staging, version, platform)
   } catch (error) {
     await rm(staging, { recursive: true, force: true })
-    throw new Error(`Could not unpack the Codex ${version} tarball: ${(error as Error).message}`)
+    if (keepTarballAt) await rm(keepTarballAt, { force: true })
+    throw error
   }
+}
+
+/** A tarball restored from the Actions cache: unpacked like a download, moved into place only if its sha512 matches. */
+async function installRestoredTarball(tarball: string, expected: TrustedIntegrity, version: string, platform: CodexPlatform): Promise<string> {
+  // A named pipe or a link to /dev/zero would never end; only a plain file is read.
+  const info = await lstat(tarball)
+  if (!info.isFile()) throw new RefusedCacheEntry(`The Actions cache held something other than a Codex ${version} tarball at ${tarball}. It was discarded.`)
+  const staging = await privateStaging(version, platform)
+  try {
+    const unpacked = await unpackTarball(createReadStream(tarball, { highWaterMark: 1024 * 1024 }), platform, staging)
+    if (unpacked.integrity !== expected.integrity) {
+      throw new RefusedCacheEntry(
+        `The Actions cache held a Codex ${version} tarball whose sha512 (${unpacked.integrity}) is not the one vouched for by ` +
+          `${expected.source} (${expected.integrity}). It was discarded.`
+      )
+    }
+    if (unpacked.failure) throw new Error(`Could not unpack the Codex ${version} tarball: ${unpacked.failure.message}`)
+    core.info(`Codex ${version} restored from the Actions cache; sha512 vouched for by ${expected.source}.`)
+    return await moveIntoToolCache(staging, version, platform)
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** A tree restored from the Actions cache into its private folder: every file checked against the pin table, then moved into place. */
+async function installRestoredTree(tree: string, files: TreeManifest, version: string, platform: CodexPlatform): Promise<string> {
+  const started = Date.now()
+  try {
+    await verifyTree(tree, files)
+  } catch (error) {
+    if (!(error instanceof RefusedTree)) throw error
+    throw new RefusedCacheEntry(`The Actions cache held a Codex ${version} tree that is not the one in the pin table (src/install/pinned.ts): ${error.message}.`)
+  }
+  core.info(
+    `Codex ${version} restored from the Actions cache; all ${Object.keys(files).length} files match the sha256 digests in the pin table (src/install/pinned.ts), checked in ${Date.now() - started} ms.`
+  )
+  return moveIntoToolCache(tree, version, platform)
+}
+
+/** Puts the installed tree (hard links, or copies across file systems) where the cache saves from, saves it, and removes it. */
+async function saveForLaterRuns(cache: InstallCache, directory: string): Promise<void> {
+  try {
+    if (cache.kind === 'tree') await linkTree(directory, cache.path)
+    await cache.save()
+  } catch (error) {
+    core.notice(`Codex was not kept in the Actions cache for later runs (${(error as Error).message}).`)
+  } finally {
+    await rm(cache.path, { recursive: true, force: true })
+  }
+}
+
+async function linkTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true })
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name)
+    const target = path.join(to, entry.name)
+    if (entry.isDirectory()) await linkTree(source, target)
+    else await link(source, target).catch(async (error: NodeJS.ErrnoException) => (error.code === 'EXDEV' ? copyFile(source, target) : Promise.reject(error)))
+  }
+}
+
+/** A new folder beside the tool-cache entry that only this user can enter. */
+async function privateStaging(version: string, platform: CodexPlatform): Promise<string> {
+  const staging = path.join(toolCacheRoot(), TOOL_NAME, version, `.${platform.arch}-${randomUUID()}`)
+  await emptyFolder(staging)
+  return staging
+}
+
+async function emptyFolder(folder: string): Promise<void> {
+  await rm(folder, { recursive: true, force: true })
+  await mkdir(path.dirname(folder), { recursive: true })
+  await mkdir(folder, { mode: 0o700 })
+}
+
+/** Makes a verified tree the tool-cache entry of `version` and marks it complete. */
+async function moveIntoToolCache(verified: string, version: string, platform: CodexPlatform): Promise<string> {
+  const versionRoot = path.join(toolCacheRoot(), TOOL_NAME, version)
+  const target = path.join(versionRoot, platform.arch)
+  await mkdir(versionRoot, { recursive: true })
+  await rm(target, { recursive: true, force: true })
+  await rm(`${target}.complete`, { force: true })
+  try {
+    await rename(verified, target)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error
+    const staging = await privateStaging(version, platform)
+    await cp(verified, staging, { recursive: true })
+    await rename(staging, target)
+  }
+  await publishModes(target)
+  await writeFile(`${target}.complete`, '')
   return target
+}
+
+/** The staging folders were private; the agent's user reads the tool cache through a read-only mount. */
+async function publishModes(folder: string): Promise<void> {
+  await chmod(folder, 0o755)
+  for (const entry of await readdir(folder, { withFileTypes: true })) if (entry.isDirectory()) await publishModes(path.join(folder, entry.name))
 }
 
 function installed(directory: string, version: string, platform: CodexPlatform, source: InstalledCodex['source']): InstalledCodex {
@@ -160,11 +264,5 @@ async function useOwnBinary(binary: string): Promise<InstalledCodex> {
 function toolCacheRoot(): string {
   const root = process.env.RUNNER_TOOL_CACHE
   if (!root) throw new Error('RUNNER_TOOL_CACHE is not set: is this running on a GitHub Actions runner?')
-  return root
-}
-
-function temporaryDirectory(): string {
-  const root = process.env.RUNNER_TEMP
-  if (!root) throw new Error('RUNNER_TEMP is not set: is this running on a GitHub Actions runner?')
   return root
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { PINNED_INTEGRITY } from './pinned.js'
+import type { createHash } from 'node:crypto'
+import { PINNED_FILES, PINNED_INTEGRITY } from './pinned.js'
+import type { TreeManifest } from './tree.js'
 
 /** An expected sha512 in SRI form (`sha512-<base64>`) and who vouched for it. */
 export interface TrustedIntegrity {
@@ -12,7 +12,7 @@ export class IntegrityError extends Error {
   constructor(what: string, expected: TrustedIntegrity, actual: string, from: string) {
     super(
       `Refusing ${what}: its sha512 does not match. Expected ${expected.integrity} (from ${expected.source}), ` +
-        `got ${actual} from ${from}. Nothing from it was extracted or run.`
+        `got ${actual} from ${from}. Nothing from it was installed or run.`
     )
     this.name = 'IntegrityError'
   }
@@ -24,14 +24,13 @@ export function pinnedIntegrity(version: string, npmPlatform: string): TrustedIn
   return integrity ? { integrity, source: `the integrity table shipped with this action (src/install/pinned.ts)` } : undefined
 }
 
-export function sriOf(hash: ReturnType<typeof createHash>): string {
-  return `sha512-${hash.digest('base64')}`
+/** The files of the installed tree of a version and platform, if the pin table lists them. */
+export function pinnedFiles(version: string, npmPlatform: string): TreeManifest | undefined {
+  return PINNED_FILES[version]?.[npmPlatform]
 }
 
-export async function fileIntegrity(file: string): Promise<string> {
-  const hash = createHash('sha512')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return sriOf(hash)
+export function sriOf(hash: ReturnType<typeof createHash>): string {
+  return `sha512-${hash.digest('base64')}`
 }
 
 export function checkIntegrity(what: string, expected: TrustedIntegrity, actual: string, from: string): void {

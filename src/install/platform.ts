@@ -39,3 +39,8 @@ export function codexPlatform(runnerOs = process.env.RUNNER_OS, runnerArch = pro
   }
   return platform
 }
+
+/** Every platform the Codex CLI is published for, by its npm suffix (for `npm run bump-codex`). */
+export function publishedPlatforms(): CodexPlatform[] {
+  return Object.values(PLATFORMS).flatMap((archs) => Object.values(archs))
+}

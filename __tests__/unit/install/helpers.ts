@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
 import nock from 'nock'
 import { afterEach, beforeEach, expect, vi } from 'vitest'
 import { installCodex, type InstallRequest, type InstalledCodex } from '../../../src/install/index.js'
@@ -29,6 +30,8 @@ export interface FakeTarball {
   integrity: string
   /** The bytes of `codex-path/rg` inside it, to compare after extraction. */
   rg: Buffer
+  /** What the installer must install from it: path under the vendor folder → content and mode. */
+  tree: Record<string, { content: Buffer; mode: number }>
 }
 
 export interface TarballShape {
@@ -37,6 +40,8 @@ export interface TarballShape {
   binaryName?: string
   /** What `codex --version` prints; defaults to `codex-cli <version>`. */
   banner?: string
+  /** A shell line the fake `codex` runs first (a poisoned build that leaves a mark when run). */
+  payload?: string
 }
 
 /**
@@ -54,7 +59,7 @@ export async function buildTarball(workDir: string, shape: TarballShape = {}): P
   const files: Array<[string, string | Buffer, number]> = [
     ['package/package.json', JSON.stringify({ name: '@openai/codex', version }), 0o644],
     ['package/bin/codex.js', '// the npm launcher; not needed by the action\n', 0o644],
-    [`package/vendor/${triple}/bin/${binaryName}`, `#!/bin/sh\necho "${banner}"\n`, 0o755],
+    [`package/vendor/${triple}/bin/${binaryName}`, `#!/bin/sh\n${shape.payload ? `${shape.payload}\n` : ''}echo "${banner}"\n`, 0o755],
     [`package/vendor/${triple}/bin/codex-code-mode-host`, '#!/bin/sh\nexit 0\n', 0o755],
     [`package/vendor/${triple}/codex-path/rg`, rg, 0o755],
     [`package/vendor/${triple}/codex-resources/bwrap`, 'bwrap stand-in\n', 0o755],
@@ -70,7 +75,61 @@ export async function buildTarball(workDir: string, shape: TarballShape = {}): P
   await run('tar', ['-czf', out, '-C', root, 'package'])
   const bytes = await readFile(out)
   await rm(root, { recursive: true, force: true })
-  return { bytes, integrity: sri(bytes), rg }
+  const vendor = `package/vendor/${triple}/`
+  const tree = Object.fromEntries(
+    files
+      .filter(([name]) => name.startsWith(vendor) && !name.includes('/voice/'))
+      .map(([name, content, mode]) => [name.slice(vendor.length), { content: Buffer.from(content), mode }])
+  )
+  return { bytes, integrity: sri(bytes), rg, tree }
+}
+
+/** The pin-table manifest of a fake tarball's tree, computed here with node:crypto: '<mode> <sha256 hex>' per file. */
+export function manifestOf(tarball: FakeTarball): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(tarball.tree).map(([name, { content, mode }]) => [name, `${mode.toString(8)} ${createHash('sha256').update(content).digest('hex')}`])
+  )
+}
+
+export interface RawEntry {
+  name: string
+  /** ustar type flag: '0' file, '1' hard link, '2' symlink, '3' char device, '5' folder, '6' FIFO. */
+  type?: string
+  content?: string
+  linkname?: string
+  mode?: number
+}
+
+/**
+ * A gzipped tar written byte by byte, for entries no well-behaved `tar` writes: names with `..` or a
+ * leading `/`, links and devices inside the vendor folder, the same name twice.
+ */
+export function rawTarball(entries: RawEntry[]): FakeTarball {
+  const blocks: Buffer[] = []
+  for (const entry of entries) {
+    const content = Buffer.from(entry.content ?? '')
+    const header = Buffer.alloc(512)
+    const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'utf8')
+    const octal = (offset: number, length: number, value: number) => field(offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`)
+    field(0, 100, entry.name)
+    octal(100, 8, entry.mode ?? 0o755)
+    octal(108, 8, 0)
+    octal(116, 8, 0)
+    octal(124, 12, content.length)
+    octal(136, 12, 0)
+    field(148, 8, '        ')
+    field(156, 1, entry.type ?? '0')
+    field(157, 100, entry.linkname ?? '')
+    field(257, 6, 'ustar\0')
+    field(263, 2, '00')
+    let sum = 0
+    for (const byte of header) sum += byte
+    field(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `)
+    blocks.push(header, content, Buffer.alloc((512 - (content.length % 512)) % 512))
+  }
+  blocks.push(Buffer.alloc(1024))
+  const bytes = gzipSync(Buffer.concat(blocks))
+  return { bytes, integrity: sri(bytes), rg: Buffer.alloc(0), tree: {} }
 }
 
 /** The registry document of one platform version, as npm serves it. */

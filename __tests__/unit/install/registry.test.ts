@@ -4,7 +4,7 @@
 // First: nock must patch `http` before @actions/http-client (via src/install) imports it.
 import nock from 'nock'
 import { existsSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { InstallRequest } from '../../../src/install/index.js'
@@ -26,7 +26,9 @@ import {
   tarballPath,
   type FakeTarball,
   installSettled,
-  useInstallSandbox
+  rawTarball,
+  useInstallSandbox,
+  type RawEntry
 } from './helpers.js'
 
 const TARBALL_URL = `${REGISTRY}${tarballPath(VERSION, 'linux-x64')}`
@@ -150,6 +152,9 @@ describe('download faults', () => {
     expect(sandbox.log.count(DOC_PATH)).toBe(1)
     expect(sandbox.stdout.lines().some((l) => l.includes(`Download of ${TARBALL_URL} failed`) && l.includes('attempt 2 of 4'))).toBe(true)
     expect(await listTree(sandbox.runner.temp)).toEqual([])
+    // The second attempt started from an empty staging folder: the tree is exactly one copy, and no staging is left.
+    expect(await listTree(codex.folder)).toEqual(['bin', 'bin/codex', 'bin/codex-code-mode-host', 'codex-path', 'codex-path/rg', 'codex-resources', 'codex-resources/bwrap'])
+    expect((await readdir(path.join(sandbox.runner.toolCache, 'codex', VERSION))).sort()).toEqual(['x64', 'x64.complete'])
   })
 
   it('a transfer that ends early (short of its Content-Length) is retried and then installs', async () => {
@@ -164,6 +169,18 @@ describe('download faults', () => {
     expect(codex.source).toBe('registry')
     expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
     expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(2)
+    expect((await readdir(path.join(sandbox.runner.toolCache, 'codex', VERSION))).sort()).toEqual(['x64', 'x64.complete'])
+  })
+
+  it('a transfer that stops short on every attempt installs nothing and leaves no staging folder', async () => {
+    serve(sandbox.log, REGISTRY, DOC_PATH, { status: 200, body: platformDocument(VERSION, 'linux-x64', { integrity: good.integrity, tarball: TARBALL_URL }) })
+    serve(sandbox.log, REGISTRY, tarballPath(VERSION, 'linux-x64'), Array.from({ length: 3 }, () => cutAfter(good.bytes, Math.floor(good.bytes.length / 3))))
+
+    await expect(installSettled(request({ retry: { attempts: 3, firstBackoffMs: 5 } }))).rejects.toThrow()
+
+    expect(sandbox.log.count(tarballPath(VERSION, 'linux-x64'))).toBe(3)
+    await expectNothingInstalled()
+    expect(await listTree(path.join(sandbox.runner.toolCache, 'codex'))).toEqual(['0.170.0'])
   })
 
   it('5xx then success: retried once, installed', async () => {
@@ -211,20 +228,24 @@ describe('download faults', () => {
 })
 
 describe('integrity', () => {
-  it('a pinned version is checked against the integrity table, not the registry; a mismatch is refused and nothing is kept', async () => {
+  it('a pinned version is checked against the integrity table, not the registry; a mismatch is refused, nothing is kept or run', async () => {
     const expected = PINNED_INTEGRITY[DEFAULT_CODEX_VERSION]!['linux-x64']!
-    serve(sandbox.log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: good.bytes })
+    const mark = path.join(sandbox.runner.root, 'poisoned-codex-ran')
+    const poisoned = await buildTarball(sandbox.runner.root, { version: DEFAULT_CODEX_VERSION, payload: `touch '${mark}'` })
+    serve(sandbox.log, REGISTRY, tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64'), { status: 200, body: poisoned.bytes })
 
     const failure = await installSettled(request({ codexVersion: DEFAULT_CODEX_VERSION })).catch((error: Error) => error)
 
     expect(failure).toBeInstanceOf(IntegrityError)
     const message = (failure as Error).message
     expect(message).toContain(expected)
-    expect(message).toContain(good.integrity)
+    expect(message).toContain(poisoned.integrity)
     expect(message).toContain('integrity table')
     // The table path never asks the registry what the hash should be.
     expect(sandbox.log.exchanges.map((e) => e.path)).toEqual([tarballPath(DEFAULT_CODEX_VERSION, 'linux-x64')])
     await expectNothingInstalled()
+    expect(await listTree(path.join(sandbox.runner.toolCache, 'codex', DEFAULT_CODEX_VERSION))).toEqual([])
+    expect(existsSync(mark)).toBe(false)
   })
 
   it('with cache: true (and no cache service) a refused tarball is not left under ~/.cache either', async () => {
@@ -275,6 +296,46 @@ describe('integrity', () => {
     expect(await listTree(versionRoot)).toEqual([])
     expect(await listTree(sandbox.runner.temp)).toEqual([])
     expect(await listTree(path.join(sandbox.runner.home, '.cache', 'codex-action'))).toEqual([])
+  })
+})
+
+describe('the streaming unpack refuses what a Codex tarball never holds', () => {
+  const vendor = 'package/vendor/x86_64-unknown-linux-musl'
+  const binary: RawEntry = { name: `${vendor}/bin/codex`, content: '#!/bin/sh\necho codex-cli 0.170.0\n' }
+
+  it.each<[string, RawEntry[], string]>([
+    ['a path climbing out of the vendor folder', [binary, { name: `${vendor}/bin/../../../../../../escaped`, content: 'x' }], 'is not a plain path inside the package'],
+    ['a symbolic link', [{ name: `${vendor}/bin/codex`, type: '2', linkname: '/bin/sh' }], 'is a SymbolicLink, not a regular file'],
+    ['a hard link', [binary, { name: `${vendor}/codex-path/rg`, type: '1', linkname: `${vendor}/bin/codex` }], 'is a Link, not a regular file'],
+    ['a named pipe', [binary, { name: `${vendor}/codex-resources/pipe`, type: '6' }], 'is a FIFO, not a regular file'],
+    ['a character device', [binary, { name: `${vendor}/codex-resources/null`, type: '3' }], 'is a CharacterDevice, not a regular file'],
+    ['the same file twice', [binary, { ...binary, content: '#!/bin/sh\necho second\n' }], 'appears twice'],
+    ['no binary for the platform', [{ name: `${vendor}/codex-path/rg`, content: 'rg' }], `has no ${vendor}/bin/codex`]
+  ])('%s: refused after the sha512 verified, nothing installed or written outside', async (_label, entries, reason) => {
+    const crafted = rawTarball(entries)
+    serveRelease(crafted)
+
+    const failure = await installSettled(request()).catch((error: Error) => error)
+
+    expect((failure as Error).message).toContain(`Could not unpack the Codex ${VERSION} tarball: `)
+    expect((failure as Error).message).toContain(reason)
+
+    await expectNothingInstalled()
+    expect(await listTree(path.join(sandbox.runner.toolCache, 'codex', VERSION))).toEqual([])
+    expect(existsSync(path.join(sandbox.runner.root, 'escaped'))).toBe(false)
+  })
+
+  it('entries outside the vendor folder (an absolute path, the npm launcher) are not written at all', async () => {
+    const outside = path.join(sandbox.runner.root, 'absolute-target')
+    const crafted = rawTarball([{ name: outside, content: 'x' }, { name: 'package/../escaped', content: 'x' }, binary])
+    serveRelease(crafted)
+
+    const codex = await installSettled(request())
+
+    expect((await run(codex.binary, ['--version'])).stdout.trim()).toBe(`codex-cli ${VERSION}`)
+    expect(await listTree(codex.folder)).toEqual(['bin', 'bin/codex'])
+    expect(existsSync(outside)).toBe(false)
+    expect(existsSync(path.join(sandbox.runner.root, 'escaped'))).toBe(false)
   })
 })
 
