@@ -1,9 +1,8 @@
-import { M as cleanup, N as loadRunState, i as info, w as warning } from './chunks/state.js';
+import { P as cleanup, Q as loadRunState, i as info, d as warning } from './chunks/state.js';
 import 'node:crypto';
 import 'node:child_process';
 import 'node:fs/promises';
 import 'node:path';
-import 'node:os';
 import 'node:util';
 import 'node:fs';
 import 'node:net';

@@ -1,8 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { realpath, lstat as lstat$1, readdir as readdir$1, stat as stat$1, mkdtemp, copyFile as copyFile$1, utimes, rm as rm$1, mkdir as mkdir$1, rename as rename$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
+import { realpath, lstat as lstat$1, readdir as readdir$1, stat as stat$1, copyFile as copyFile$1, utimes, mkdir as mkdir$1, rename as rename$1, rm as rm$1, writeFile as writeFile$1, link, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
 import path$1 from 'node:path';
-import os$1 from 'node:os';
 import require$$0$6, { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import require$$0$5, { isIP } from 'node:net';
@@ -30864,12 +30863,12 @@ function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
     return { args: [...SAFE_GIT, ...args], env };
 }
 /** Runs git as `trustedGitCommand` says, with a time limit, and returns what it printed. */
-async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
+async function trustedGit(gitDir, workTree, args, extraEnv = {}, options = {}) {
     const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
     try {
-        const running = execFileAsync$1('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
-        // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
-        running.child.stdin?.end();
+        const running = execFileAsync$1('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: options.encoding ?? 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        // Only what the caller gives is fed to git: a call that waited for more input would wait for the time limit.
+        running.child.stdin?.on('error', () => undefined).end(options.input);
         const { stdout } = await running;
         return stdout;
     }
@@ -30902,29 +30901,52 @@ async function locateRepository(workingDirectory, privateFolder) {
     const asideFolder = sameFileSystem ? path$1.join(privateFolder, 'git-aside') : path$1.join(path$1.dirname(top), `.${path$1.basename(privateFolder)}-git-aside`);
     return { top, home, aside: path$1.join(asideFolder, 'git') };
 }
-/** The tree object of every file in the work tree now (tracked, and untracked but not ignored), made with a scratch index. */
-async function snapshotTree(dirs, gitDir, excluded, attributeSource) {
-    const scratch = await mkdtemp(path$1.join(os$1.tmpdir(), 'codex-action-index-'));
-    const index = path$1.join(scratch, 'index');
-    try {
-        // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
-        // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
-        // and a copy stamped now would hide a same-size edit made in the second the index was written.
-        const realIndex = path$1.join(gitDir, 'index');
-        await copyFile$1(realIndex, index)
-            .then(async () => {
-            const { atime, mtime } = await stat$1(realIndex);
-            await utimes(index, atime, mtime);
-        })
-            .catch(() => undefined);
-        // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
-        const env = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) };
-        await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
-        return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim();
+/** Copies an index, keeping its mtime: git re-hashes entries as new as the index ("racy" ones), and a copy stamped now would hide a same-size edit made in the second the index was written. */
+async function copyIndex(from, to) {
+    await copyFile$1(from, to);
+    const { atime, mtime } = await stat$1(from);
+    await utimes(to, atime, mtime);
+}
+/**
+ * Stages every file in the work tree now (tracked, and untracked but not ignored) into `index`,
+ * starting from what it holds: entries whose stat data still match are not read again.
+ * `statProvesSame` says the caller has already dropped the stat data of every entry that may have
+ * changed (`forgetStat`), so a changed ctime alone (hand-back's chown) is no reason to read a file.
+ */
+async function stageWorkTree(dirs, gitDir, index, excluded, options = {}) {
+    // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
+    const env = { GIT_INDEX_FILE: index, ...(options.attributeSource ? { GIT_ATTR_SOURCE: options.attributeSource } : {}) };
+    // Inode numbers, owners, sizes and mtimes are still compared (checkStat=default): only ctime is left out.
+    // As environment settings (git 2.31 and later), an older git ignores them and reads every file, which is only slower.
+    if (options.statProvesSame)
+        Object.assign(env, { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'core.trustctime', GIT_CONFIG_VALUE_0: 'false', GIT_CONFIG_KEY_1: 'core.checkStat', GIT_CONFIG_VALUE_1: 'default' });
+    await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
+}
+/** The tree object of what `index` holds. */
+async function writeTree(dirs, gitDir, index) {
+    return (await trustedGit(gitDir, dirs.top, ['write-tree'], { GIT_INDEX_FILE: index })).trim();
+}
+/**
+ * Zeroes the stat data of the entries of `index` that `mayHaveChanged` names (from the top), so
+ * that git reads those files again whatever their stat says; the others keep theirs. Entries
+ * marked skip-worktree (sparse checkout) are not in the work tree and are left as they are.
+ */
+async function forgetStat(dirs, gitDir, index, mayHaveChanged) {
+    const env = { GIT_INDEX_FILE: index };
+    // Names as bytes (latin1 keeps every byte): they go back to git exactly as they came.
+    const listed = await trustedGit(gitDir, dirs.top, ['ls-files', '--stage', '-t', '-z'], env, { encoding: 'latin1' });
+    const forgotten = [];
+    for (const record of listed.split('\0')) {
+        // "<tag> <mode> <object> <stage>\t<path>", and --index-info reads "<mode> <object> <stage>\t<path>" with no stat data.
+        if (!record || record[0] === 'S')
+            continue;
+        const entry = record.slice(2);
+        const relative = Buffer.from(entry.slice(entry.indexOf('\t') + 1), 'latin1').toString('utf8');
+        if (mayHaveChanged(relative))
+            forgotten.push(entry);
     }
-    finally {
-        await rm$1(scratch, { recursive: true, force: true });
-    }
+    if (forgotten.length)
+        await trustedGit(gitDir, dirs.top, ['update-index', '-z', '--index-info'], env, { input: Buffer.from(forgotten.join('\0') + '\0', 'latin1') });
 }
 /**
  * Moves the real git dir out of the work tree into the action's private folder, and leaves the
@@ -40874,4 +40896,4 @@ function loadRunState() {
     }
 }
 
-export { chooseIdentity as A, agentFolders as B, saveRunState as C, createAgentFolders as D, locateRepository as E, agentView as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, placeOutputSchema as I, lendWorkspace as J, probeSandbox as K, handBack as L, cleanup as M, loadRunState as N, BearerCredentialHandler as O, HttpCodes as P, getAugmentedNamespace as Q, commonjsGlobal as R, error as S, requireTunnel as T, requireUndici as U, undiciExports as V, mkdirP as W, which as X, HttpClientError as Y, isDebug as Z, rmRF as _, setGitDirAside as a, restoreGitDir as b, trustedGitCommand as c, requireFirewall as d, addFirewall as e, firewallFor as f, getDefaultExportFromCjs as g, getInput as h, info as i, setSecret as j, compileOutputSchema as k, debug as l, getExecOutput as m, notice as n, addPath as o, exec as p, summary as q, relativeInside as r, snapshotTree as s, trustedGit as t, escapeHtml as u, setOutput as v, warning as w, readStructuredOutput as x, printAgentText as y, setFailed as z };
+export { HttpClientError as $, readStructuredOutput as A, printAgentText as B, setFailed as C, chooseIdentity as D, agentFolders as E, saveRunState as F, GIT_TIME_LIMIT_MS as G, HttpClient as H, createAgentFolders as I, locateRepository as J, agentView as K, placeOutputSchema as L, lendWorkspace as M, probeSandbox as N, handBack as O, cleanup as P, loadRunState as Q, BearerCredentialHandler as R, HttpCodes as S, getAugmentedNamespace as T, commonjsGlobal as U, error as V, requireTunnel as W, requireUndici as X, undiciExports as Y, mkdirP as Z, which as _, setGitDirAside as a, isDebug as a0, rmRF as a1, restoreGitDir as b, copyIndex as c, warning as d, trustedGitCommand as e, forgetStat as f, getDefaultExportFromCjs as g, firewallFor as h, info as i, requireFirewall as j, addFirewall as k, getInput as l, setSecret as m, compileOutputSchema as n, debug as o, notice as p, getExecOutput as q, relativeInside as r, stageWorkTree as s, trustedGit as t, addPath as u, exec as v, writeTree as w, summary as x, escapeHtml as y, setOutput as z };
