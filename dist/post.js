@@ -21,7 +21,7 @@ if (state?.cleanedUp) {
     info('Nothing to clean up: the main step already removed the agent user, its folders and its processes.');
 }
 else {
-    const { cleanup } = await import('./chunks/cleanup.js').then(function (n) { return n.x; });
+    const { cleanup } = await import('./chunks/cleanup.js').then(function (n) { return n.A; });
     await cleanup(state)
         .then((left) => {
         if (!left.length)

@@ -1,15 +1,17 @@
 import * as core from '@actions/core'
 import { execFile, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { lstat, rm } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { GIT_TIME_LIMIT_MS, restoreGitDir, setGitDirAside, snapshotTree, trustedGit, trustedGitCommand, type GitDirs } from './git-dir.js'
+import { copyIndex, forgetStat, GIT_TIME_LIMIT_MS, restoreGitDir, setGitDirAside, stageWorkTree, trustedGit, trustedGitCommand, writeTree, type GitDirs } from './git-dir.js'
 import type { Privilege } from './isolation.js'
 import { relativeInside } from './path-inside.js'
 import type { Redactor } from './redact.js'
 import { changesOutsideSlice } from './slice.js'
+import type { Touched } from './touched.js'
 
 const execFileAsync = promisify(execFile)
 // GitHub refuses files over 100 MiB in a push: a patch with one could never land.
@@ -19,6 +21,8 @@ const LARGEST_FILE_MIB = 100
 export interface StartPoint {
   dirs: GitDirs
   tree: string
+  /** The index that tree was written from, with every file's stat data then: in the git dir's private folder, out of the agent's reach. */
+  index: string
   /** Paths (from the top) that are never part of the patch: the action's own files, if they lie inside. */
   excluded: string[]
 }
@@ -44,9 +48,19 @@ export interface Changes {
  */
 export async function recordStart(dirs: GitDirs, actionFolders: string[]): Promise<StartPoint> {
   const excluded = actionFolders.map((folder) => relativeInside(dirs.top, folder)).filter((relative): relative is string => Boolean(relative))
-  const tree = await snapshotTree(dirs, dirs.home, excluded)
-  await setGitDirAside(dirs)
-  return { dirs, tree, excluded }
+  await mkdir(path.dirname(dirs.aside), { recursive: true, mode: 0o700 })
+  const index = path.join(path.dirname(dirs.aside), 'start-index')
+  try {
+    // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
+    await copyIndex(path.join(dirs.home, 'index'), index).catch(() => undefined)
+    await stageWorkTree(dirs, dirs.home, index, excluded)
+    const tree = await writeTree(dirs, dirs.home, index)
+    await setGitDirAside(dirs)
+    return { dirs, tree, index, excluded }
+  } catch (error) {
+    await rm(index, { force: true })
+    throw error
+  }
 }
 
 /**
@@ -55,10 +69,24 @@ export async function recordStart(dirs: GitDirs, actionFolders: string[]): Promi
  * agent must be stopped and the work tree handed back first. A scratch index is used, so the
  * user's index stays as it was before the run. `privateEntries` (the runner's files the agent was
  * not lent, where they were before the run and where they are now) are left out of the patch.
+ * `touched` (mode `user`: what the agent touched while lent, listed as root once it was stopped)
+ * lets git read only those files again; without it every file whose ctime moved is read.
  */
-export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = [], privilege?: Privilege, slice: string[] = []): Promise<Changes> {
+export async function collectChanges(start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[] = [], privilege?: Privilege, slice: string[] = [], touched?: Touched): Promise<Changes> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'codex-action-index-'))
+  try {
+    return await collectInto(path.join(scratch, 'index'), start, outputDirectory, redactor, privateEntries, privilege, slice, touched)
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
+  }
+}
+
+async function collectInto(index: string, start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[], privilege: Privilege | undefined, slice: string[], touched: Touched | undefined): Promise<Changes> {
   const { dirs } = start
+  // The start index lies in the folder that restoreGitDir deletes: copied first.
+  const fromStart = touched !== undefined && (await copyIndex(start.index, index).then(() => true, () => false))
   await restoreGitDir(dirs, privilege)
+  if (!fromStart) await copyIndex(path.join(dirs.home, 'index'), index).catch(() => undefined)
   const { nestedRepositories, specialGitFiles, oversized } = await findGitTraps(dirs.top)
   if (nestedRepositories.length) core.warning(`Left out of the patch: git repositories inside the work tree (${nestedRepositories.slice(0, 20).join(', ')}).`)
   if (oversized.length) core.warning(`Left out of the patch: files over ${LARGEST_FILE_MIB} MiB, more than GitHub takes in a push (${oversized.slice(0, 20).join(', ')}).`)
@@ -69,30 +97,34 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
   }
   // What the agent could not read never goes out in its patch, wherever it was moved to.
   const excluded = [...start.excluded, ...nestedRepositories, ...oversized, ...privateEntries]
-  const tree = await snapshotTree(dirs, dirs.home, excluded, start.tree)
+  // The agent stopped, nothing it touched keeps its stat data: every file it may have changed is read, and only those.
+  if (fromStart && touched) await forgetStat(dirs, dirs.home, index, (relative) => touched.has(relative))
+  await stageWorkTree(dirs, dirs.home, index, excluded, { attributeSource: start.tree, statProvesSame: fromStart })
   const patchFile = path.join(outputDirectory, 'codex.patch')
-  const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree, tree]
-  const outsideSlice = await changesOutsideSlice(dirs, start.tree, tree, slice)
+  // The start tree against the work tree staged in the scratch index: no tree needs writing for the end.
+  const env = { GIT_INDEX_FILE: index, GIT_ATTR_SOURCE: start.tree }
+  const diff = ['diff', '--cached', '--no-ext-diff', '--no-textconv', '--no-color', '-M', start.tree]
+  const outsideSlice = await changesOutsideSlice(dirs, start.tree, index, slice)
   if (outsideSlice.length) core.warning(redactor.redact(`Left out of the patch: ${outsideSlice.length} changed paths outside this leg's paths (${outsideSlice.slice(0, 20).join(', ')}); run.json lists them.`))
   const limit = ['--', ':/', ...[...excluded, ...outsideSlice].map((relative) => `:(exclude,top,literal)${relative}`)]
 
-  const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit], { GIT_ATTR_SOURCE: start.tree })
+  const command = trustedGitCommand(dirs.home, dirs.top, [...diff, '--binary', '--full-index', ...limit], env)
   const child = spawn('git', command.args, { cwd: dirs.top, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
   // Redacted by exact secret values only: a shape match would silently change the agent's content.
   const redacting = redactor.stream({ shapes: false })
   const patchWritten = pipeline(child.stdout, redacting, createWriteStream(patchFile, { mode: 0o644, flags: 'wx' }))
-  // The names and the diffstat are read by their own git calls while the patch streams: each waits on its own pipe.
-  // People read the diffstat: paths as they are, not octal-escaped.
-  const [exitCode, , nameStatus, stat] = await Promise.all([
+  // The names and the diffstat come from one more diff while the patch streams (each waits on its own pipe):
+  // --numstat -z (the names as they are) followed by --stat (for people: paths not octal-escaped).
+  const [exitCode, , summary] = await Promise.all([
     new Promise<number | null>((resolve) => child.once('close', resolve)),
     patchWritten,
-    trustedGit(dirs.home, dirs.top, [...diff, '--name-status', '-z', ...limit], { GIT_ATTR_SOURCE: start.tree }),
-    trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--stat=120', ...limit], { GIT_ATTR_SOURCE: start.tree })
+    trustedGit(dirs.home, dirs.top, ['-c', 'core.quotePath=false', ...diff, '--numstat', '-z', '--stat=120', ...limit], env)
   ])
+  const { names, stat } = parseSummary(summary)
   if (exitCode !== 0) throw new Error(`git diff failed in ${dirs.top} (${exitCode === null ? `stopped after ${GIT_TIME_LIMIT_MS / 60_000} minutes` : `exit ${exitCode}`})`)
 
   // The agent chose the file names: they are published, so they are redacted like everything else.
-  const changedFiles = parseNameStatus(nameStatus).map((file) => redactor.redact(file))
+  const changedFiles = names.map((file) => redactor.redact(file))
   const diffstat = changedFiles.length ? redactor.redact(stat.trimEnd()) : ''
   const redacted = redacting.changed
   if (redacted) core.warning('The patch contained a secret value, which was redacted: the uploaded patch is marked as redacted (patch-redacted) and its content is not the agent\'s where the secret was.')
@@ -121,13 +153,17 @@ async function findGitTraps(top: string): Promise<{ nestedRepositories: string[]
   return traps
 }
 
-function parseNameStatus(output: string): string[] {
-  const fields = output.split('\0').filter(Boolean)
-  const files = new Set<string>()
+/** Splits `--numstat -z --stat` output: NUL-ended numstat records ("<added>\t<deleted>\t<path>", or an empty path then the old and the new path of a rename), then the diffstat, which holds no NUL. */
+function parseSummary(output: string): { names: string[]; stat: string } {
+  const end = output.lastIndexOf('\0')
+  const fields = output.slice(0, end + 1).split('\0')
+  const names = new Set<string>()
   for (let i = 0; i < fields.length; ) {
-    const status = fields[i++]
-    const paths = /^[RC]/.test(status) ? 2 : 1
-    for (let p = 0; p < paths; p++) files.add(fields[i++])
+    const record = fields[i++]
+    if (!record) continue
+    const name = record.slice(record.indexOf('\t', record.indexOf('\t') + 1) + 1)
+    if (name) names.add(name)
+    else for (const renamed of [fields[i++], fields[i++]]) names.add(renamed)
   }
-  return [...files]
+  return { names: [...names], stat: output.slice(end + 1) }
 }

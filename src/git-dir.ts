@@ -1,10 +1,9 @@
 import * as core from '@actions/core'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFile, link, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { copyFile, link, lstat, mkdir, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import type { Privilege } from './isolation.js'
 import { relativeInside } from './path-inside.js'
-import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
@@ -30,12 +29,12 @@ export function trustedGitCommand(gitDir: string, workTree: string, args: string
 }
 
 /** Runs git as `trustedGitCommand` says, with a time limit, and returns what it printed. */
-export async function trustedGit(gitDir: string, workTree: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+export async function trustedGit(gitDir: string, workTree: string, args: string[], extraEnv: Record<string, string> = {}, options: { input?: Buffer; encoding?: 'utf8' | 'latin1' } = {}): Promise<string> {
   const command = trustedGitCommand(gitDir, workTree, args, extraEnv)
   try {
-    const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
-    // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
-    running.child.stdin?.end()
+    const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: options.encoding ?? 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' })
+    // Only what the caller gives is fed to git: a call that waited for more input would wait for the time limit.
+    running.child.stdin?.on('error', () => undefined).end(options.input)
     const { stdout } = await running
     return stdout
   } catch (error) {
@@ -81,28 +80,51 @@ export async function locateRepository(workingDirectory: string, privateFolder: 
   return { top, home, aside: path.join(asideFolder, 'git') }
 }
 
-/** The tree object of every file in the work tree now (tracked, and untracked but not ignored), made with a scratch index. */
-export async function snapshotTree(dirs: Pick<GitDirs, 'top'>, gitDir: string, excluded: string[], attributeSource?: string): Promise<string> {
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'codex-action-index-'))
-  const index = path.join(scratch, 'index')
-  try {
-    // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
-    // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
-    // and a copy stamped now would hide a same-size edit made in the second the index was written.
-    const realIndex = path.join(gitDir, 'index')
-    await copyFile(realIndex, index)
-      .then(async () => {
-        const { atime, mtime } = await stat(realIndex)
-        await utimes(index, atime, mtime)
-      })
-      .catch(() => undefined)
-    // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
-    const env: Record<string, string> = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) }
-    await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env)
-    return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim()
-  } finally {
-    await rm(scratch, { recursive: true, force: true })
+/** Copies an index, keeping its mtime: git re-hashes entries as new as the index ("racy" ones), and a copy stamped now would hide a same-size edit made in the second the index was written. */
+export async function copyIndex(from: string, to: string): Promise<void> {
+  await copyFile(from, to)
+  const { atime, mtime } = await stat(from)
+  await utimes(to, atime, mtime)
+}
+
+/**
+ * Stages every file in the work tree now (tracked, and untracked but not ignored) into `index`,
+ * starting from what it holds: entries whose stat data still match are not read again.
+ * `statProvesSame` says the caller has already dropped the stat data of every entry that may have
+ * changed (`forgetStat`), so a changed ctime alone (hand-back's chown) is no reason to read a file.
+ */
+export async function stageWorkTree(dirs: Pick<GitDirs, 'top'>, gitDir: string, index: string, excluded: string[], options: { attributeSource?: string; statProvesSame?: boolean } = {}): Promise<void> {
+  // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
+  const env: Record<string, string> = { GIT_INDEX_FILE: index, ...(options.attributeSource ? { GIT_ATTR_SOURCE: options.attributeSource } : {}) }
+  // Inode numbers, owners, sizes and mtimes are still compared (checkStat=default): only ctime is left out.
+  // As environment settings (git 2.31 and later), an older git ignores them and reads every file, which is only slower.
+  if (options.statProvesSame) Object.assign(env, { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'core.trustctime', GIT_CONFIG_VALUE_0: 'false', GIT_CONFIG_KEY_1: 'core.checkStat', GIT_CONFIG_VALUE_1: 'default' })
+  await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env)
+}
+
+/** The tree object of what `index` holds. */
+export async function writeTree(dirs: Pick<GitDirs, 'top'>, gitDir: string, index: string): Promise<string> {
+  return (await trustedGit(gitDir, dirs.top, ['write-tree'], { GIT_INDEX_FILE: index })).trim()
+}
+
+/**
+ * Zeroes the stat data of the entries of `index` that `mayHaveChanged` names (from the top), so
+ * that git reads those files again whatever their stat says; the others keep theirs. Entries
+ * marked skip-worktree (sparse checkout) are not in the work tree and are left as they are.
+ */
+export async function forgetStat(dirs: Pick<GitDirs, 'top'>, gitDir: string, index: string, mayHaveChanged: (relative: string) => boolean): Promise<void> {
+  const env = { GIT_INDEX_FILE: index }
+  // Names as bytes (latin1 keeps every byte): they go back to git exactly as they came.
+  const listed = await trustedGit(gitDir, dirs.top, ['ls-files', '--stage', '-t', '-z'], env, { encoding: 'latin1' })
+  const forgotten: string[] = []
+  for (const record of listed.split('\0')) {
+    // "<tag> <mode> <object> <stage>\t<path>", and --index-info reads "<mode> <object> <stage>\t<path>" with no stat data.
+    if (!record || record[0] === 'S') continue
+    const entry = record.slice(2)
+    const relative = Buffer.from(entry.slice(entry.indexOf('\t') + 1), 'latin1').toString('utf8')
+    if (mayHaveChanged(relative)) forgotten.push(entry)
   }
+  if (forgotten.length) await trustedGit(gitDir, dirs.top, ['update-index', '-z', '--index-info'], env, { input: Buffer.from(forgotten.join('\0') + '\0', 'latin1') })
 }
 
 /**

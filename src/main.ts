@@ -22,6 +22,7 @@ import { runCodex } from './run/index.js'
 import { probeSandbox } from './sandbox-probe.js'
 import { StageClock } from './stage-clock.js'
 import { saveRunState, type RunState } from './state.js'
+import { listTouched, markLent } from './touched.js'
 
 async function main(): Promise<void> {
   const clock = new StageClock()
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
     configuration.env = withEgressEnvironment(configuration.env, egress)
     configuration.outputSchemaFile = await placeOutputSchema(settings.outputSchema, identity, folders, runRoot)
     const withheld = await clock.time('lend', () => lendWorkspace(identity, folders, start.dirs.top, codex.folder))
+    // From here the agent's changes are dated after this mark: collect reads again only what it touched.
+    const lent = identity.mode === 'user' ? await markLent(start.dirs) : undefined
 
     const sandbox = await clock.time('sandbox-probe', () => probeSandbox(settings, view.binary, identity, configuration, (relaxedSysctl) => saveRunState(Object.assign(state, { relaxedSysctl }))))
     preloadArtifactClient(settings)
@@ -62,10 +65,12 @@ async function main(): Promise<void> {
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
     // Before hand-back: a link from the agent's home to its file in /tmp must not make that file the runner's.
     const unswept = await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
+    // Before hand-back, whose chown moves every change time.
+    const touched = await clock.time('list-touched', () => listTouched(identity.privilege, start.dirs.top, lent))
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
     // What the sweep could not delete, cleanup tries again and reports.
     if (!unswept.length) saveRunState(Object.assign(state, { handedBack: true }))
-    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths))
+    const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths, touched))
     const network = await egress.close()
     const cost = estimateCost(settings.model ?? proxy.model(), proxy.usage, settings.modelPrices)
     await publish({ settings, codex, identity, configuration, outcome, changes, usage: proxy.usage, clock, withheld, network, sandbox, budget: proxy.budget(), cost, structuredOutput: outcome.structuredOutput }, redactor)

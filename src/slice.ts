@@ -11,10 +11,10 @@ export function slicePrompt(prompt: string, slice: string[]): string {
   return `${prompt}\n\nWork only on these paths of the repository (globs): ${slice.join(', ')}. Other runners work on the rest in parallel; changes outside these paths are discarded.`
 }
 
-/** The paths changed between two trees that lie outside the slice (none when there is no slice). */
-export async function changesOutsideSlice(dirs: Pick<GitDirs, 'home' | 'top'>, fromTree: string, toTree: string, slice: string[]): Promise<string[]> {
+/** The paths changed between a tree and an index that lie outside the slice (none when there is no slice). */
+export async function changesOutsideSlice(dirs: Pick<GitDirs, 'home' | 'top'>, fromTree: string, index: string, slice: string[]): Promise<string[]> {
   if (!slice.length) return []
   const inside = pathMatcher(slice)
-  const changed = await trustedGit(dirs.home, dirs.top, ['diff', '--no-ext-diff', '--no-renames', '--name-only', '-z', fromTree, toTree])
+  const changed = await trustedGit(dirs.home, dirs.top, ['diff', '--cached', '--no-ext-diff', '--no-renames', '--name-only', '-z', fromTree], { GIT_INDEX_FILE: index })
   return changed.split('\0').filter((file) => file && !inside(file))
 }

@@ -82,6 +82,10 @@ describe('a run that changes files', () => {
     expect(existsSync(path.join(clone, 'src/remove.txt'))).toBe(false)
     expect(statSync(path.join(clone, 'run.sh')).mode & 0o111).not.toBe(0)
 
+    // Isolation user: collect used the listing of what the agent touched, it did not fall back to reading every file.
+    expect(run.main.stdout).toContain('Isolation: ')
+    expect(run.main.stdout).not.toContain('every file is read again')
+
     // The user's index is as the agent left it: nothing staged by the action.
     expect(git(repository, 'diff', '--cached', '--name-only')).toBe('')
 

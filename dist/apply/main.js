@@ -37835,12 +37835,12 @@ function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
     return { args: [...SAFE_GIT, ...args], env };
 }
 /** Runs git as `trustedGitCommand` says, with a time limit, and returns what it printed. */
-async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
+async function trustedGit(gitDir, workTree, args, extraEnv = {}, options = {}) {
     const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
     try {
-        const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
-        // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
-        running.child.stdin?.end();
+        const running = execFileAsync('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: options.encoding ?? 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        // Only what the caller gives is fed to git: a call that waited for more input would wait for the time limit.
+        running.child.stdin?.on('error', () => undefined).end(options.input);
         const { stdout } = await running;
         return stdout;
     }

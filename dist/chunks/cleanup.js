@@ -1,9 +1,8 @@
 import { i as info, w as warning, c as summary } from './core.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { realpath, lstat, readdir, stat, mkdtemp, copyFile, utimes, rm, mkdir, rename, writeFile, link, readFile, appendFile } from 'node:fs/promises';
+import { realpath, lstat, readdir, stat, copyFile, utimes, mkdir, rename, rm, writeFile, link, readFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import os from 'node:os';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -52,12 +51,12 @@ function trustedGitCommand(gitDir, workTree, args, extraEnv = {}) {
     return { args: [...SAFE_GIT, ...args], env };
 }
 /** Runs git as `trustedGitCommand` says, with a time limit, and returns what it printed. */
-async function trustedGit(gitDir, workTree, args, extraEnv = {}) {
+async function trustedGit(gitDir, workTree, args, extraEnv = {}, options = {}) {
     const command = trustedGitCommand(gitDir, workTree, args, extraEnv);
     try {
-        const running = execFileAsync$1('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
-        // Nothing is ever fed to git: a call that waited for input would wait for the time limit.
-        running.child.stdin?.end();
+        const running = execFileAsync$1('git', command.args, { cwd: workTree, env: command.env, maxBuffer: 1024 * 1024 * 1024, encoding: options.encoding ?? 'utf8', timeout: GIT_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+        // Only what the caller gives is fed to git: a call that waited for more input would wait for the time limit.
+        running.child.stdin?.on('error', () => undefined).end(options.input);
         const { stdout } = await running;
         return stdout;
     }
@@ -90,29 +89,52 @@ async function locateRepository(workingDirectory, privateFolder) {
     const asideFolder = sameFileSystem ? path.join(privateFolder, 'git-aside') : path.join(path.dirname(top), `.${path.basename(privateFolder)}-git-aside`);
     return { top, home, aside: path.join(asideFolder, 'git') };
 }
-/** The tree object of every file in the work tree now (tracked, and untracked but not ignored), made with a scratch index. */
-async function snapshotTree(dirs, gitDir, excluded, attributeSource) {
-    const scratch = await mkdtemp(path.join(os.tmpdir(), 'codex-action-index-'));
-    const index = path.join(scratch, 'index');
-    try {
-        // Starting from a copy of the real index lets git skip re-hashing files whose stat is unchanged.
-        // The copy keeps the original's mtime: git re-hashes entries as new as the index ("racy" ones),
-        // and a copy stamped now would hide a same-size edit made in the second the index was written.
-        const realIndex = path.join(gitDir, 'index');
-        await copyFile(realIndex, index)
-            .then(async () => {
-            const { atime, mtime } = await stat(realIndex);
-            await utimes(index, atime, mtime);
-        })
-            .catch(() => undefined);
-        // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
-        const env = { GIT_INDEX_FILE: index, ...(attributeSource ? { GIT_ATTR_SOURCE: attributeSource } : {}) };
-        await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
-        return (await trustedGit(gitDir, dirs.top, ['write-tree'], env)).trim();
+/** Copies an index, keeping its mtime: git re-hashes entries as new as the index ("racy" ones), and a copy stamped now would hide a same-size edit made in the second the index was written. */
+async function copyIndex(from, to) {
+    await copyFile(from, to);
+    const { atime, mtime } = await stat(from);
+    await utimes(to, atime, mtime);
+}
+/**
+ * Stages every file in the work tree now (tracked, and untracked but not ignored) into `index`,
+ * starting from what it holds: entries whose stat data still match are not read again.
+ * `statProvesSame` says the caller has already dropped the stat data of every entry that may have
+ * changed (`forgetStat`), so a changed ctime alone (hand-back's chown) is no reason to read a file.
+ */
+async function stageWorkTree(dirs, gitDir, index, excluded, options = {}) {
+    // Attributes from the start tree (git 2.41 and later): the agent's .gitattributes cannot change how files are read.
+    const env = { GIT_INDEX_FILE: index, ...(options.attributeSource ? { GIT_ATTR_SOURCE: options.attributeSource } : {}) };
+    // Inode numbers, owners, sizes and mtimes are still compared (checkStat=default): only ctime is left out.
+    // As environment settings (git 2.31 and later), an older git ignores them and reads every file, which is only slower.
+    if (options.statProvesSame)
+        Object.assign(env, { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'core.trustctime', GIT_CONFIG_VALUE_0: 'false', GIT_CONFIG_KEY_1: 'core.checkStat', GIT_CONFIG_VALUE_1: 'default' });
+    await trustedGit(gitDir, dirs.top, ['add', '--all', '--', ':/', ...excluded.map((relative) => `:(exclude,top,literal)${relative}`)], env);
+}
+/** The tree object of what `index` holds. */
+async function writeTree(dirs, gitDir, index) {
+    return (await trustedGit(gitDir, dirs.top, ['write-tree'], { GIT_INDEX_FILE: index })).trim();
+}
+/**
+ * Zeroes the stat data of the entries of `index` that `mayHaveChanged` names (from the top), so
+ * that git reads those files again whatever their stat says; the others keep theirs. Entries
+ * marked skip-worktree (sparse checkout) are not in the work tree and are left as they are.
+ */
+async function forgetStat(dirs, gitDir, index, mayHaveChanged) {
+    const env = { GIT_INDEX_FILE: index };
+    // Names as bytes (latin1 keeps every byte): they go back to git exactly as they came.
+    const listed = await trustedGit(gitDir, dirs.top, ['ls-files', '--stage', '-t', '-z'], env, { encoding: 'latin1' });
+    const forgotten = [];
+    for (const record of listed.split('\0')) {
+        // "<tag> <mode> <object> <stage>\t<path>", and --index-info reads "<mode> <object> <stage>\t<path>" with no stat data.
+        if (!record || record[0] === 'S')
+            continue;
+        const entry = record.slice(2);
+        const relative = Buffer.from(entry.slice(entry.indexOf('\t') + 1), 'latin1').toString('utf8');
+        if (mayHaveChanged(relative))
+            forgotten.push(entry);
     }
-    finally {
-        await rm(scratch, { recursive: true, force: true });
-    }
+    if (forgotten.length)
+        await trustedGit(gitDir, dirs.top, ['update-index', '-z', '--index-info'], env, { input: Buffer.from(forgotten.join('\0') + '\0', 'latin1') });
 }
 /**
  * Moves the real git dir out of the work tree into the action's private folder, and leaves the
@@ -923,4 +945,4 @@ var cleanup$1 = /*#__PURE__*/Object.freeze({
     cleanup: cleanup
 });
 
-export { GIT_TIME_LIMIT_MS as G, setGitDirAside as a, restoreGitDir as b, trustedGitCommand as c, requireFirewall as d, addFirewall as e, firewallFor as f, compileOutputSchema as g, escapeHtml as h, readStructuredOutput as i, chooseIdentity as j, agentFolders as k, createAgentFolders as l, locateRepository as m, agentView as n, placeOutputSchema as o, printAgentText as p, lendWorkspace as q, relativeInside as r, snapshotTree as s, trustedGit as t, probeSandbox as u, handBack as v, cleanup as w, cleanup$1 as x };
+export { cleanup$1 as A, GIT_TIME_LIMIT_MS as G, setGitDirAside as a, restoreGitDir as b, copyIndex as c, trustedGitCommand as d, firewallFor as e, forgetStat as f, requireFirewall as g, addFirewall as h, compileOutputSchema as i, escapeHtml as j, readStructuredOutput as k, chooseIdentity as l, agentFolders as m, createAgentFolders as n, locateRepository as o, printAgentText as p, agentView as q, relativeInside as r, stageWorkTree as s, trustedGit as t, placeOutputSchema as u, lendWorkspace as v, writeTree as w, probeSandbox as x, handBack as y, cleanup as z };

@@ -1,0 +1,165 @@
+// Collect with what the agent touched (mode `user`): the real stages, record-start, lend to a uid,
+// the mark, the agent's changes made by a process of that uid, the root-side listing, hand-back and
+// collect, against an agent that hides its changes from stat: same sizes, mtimes set back, inode
+// numbers recycled, renames and swaps. Each patch must be byte for byte the one git makes when it
+// reads every file. Needs root (or passwordless sudo), like lend.
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { collectChanges, recordStart, type Changes } from '../../src/collect.js'
+import { locateRepository } from '../../src/git-dir.js'
+import { findPrivilege, type AgentIdentity, type Privilege } from '../../src/isolation.js'
+import { handBack, lendWorkspace, type AgentFolders } from '../../src/lend.js'
+import { Redactor } from '../../src/redact.js'
+import { listTouched, markLent, type Touched } from '../../src/touched.js'
+
+const GIT_ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e.st', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e.st', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }
+// A uid with no user behind it, as bench/collect.ts uses: chown, find and setuid need only the number.
+const AGENT = 64_124
+const privilege = await findPrivilege()
+
+function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync('git', args, { cwd, encoding: 'latin1', maxBuffer: 1 << 26, env: { ...process.env, ...GIT_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+let root: string
+let savedWorkspace: string | undefined
+beforeEach(() => {
+  savedWorkspace = process.env.GITHUB_WORKSPACE
+  delete process.env.GITHUB_WORKSPACE
+  root = mkdtempSync(path.join(os.tmpdir(), 'codex-action-touched-'))
+  // The agent's processes must reach the repository below it.
+  chmodSync(root, 0o711)
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  if (savedWorkspace !== undefined) process.env.GITHUB_WORKSPACE = savedWorkspace
+  // Hand-back unmounts; a test that failed before it leaves the mounts, which must go before the folder does.
+  for (const mount of ['workspace', 'codex']) {
+    try {
+      execFileSync('umount', ['--lazy', path.join(root, 'agent', mount)], { stdio: 'ignore' })
+    } catch {
+      // Not mounted: hand-back did it.
+    }
+  }
+  execFileSync('rm', ['-rf', '--one-file-system', root])
+})
+
+/** A committed repository of `files` (40 small ones in each of three folders, plus the test's own), checked out long enough ago that no entry is racy. */
+function repository(files: Record<string, string>): string {
+  const top = path.join(root, 'repo')
+  for (const folder of ['a', 'b', 'c']) for (let i = 0; i < 40; i++) files[`${folder}/filler${i}.txt`] ??= `filler ${folder} ${i}\n`
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(top, name)), { recursive: true })
+    writeFileSync(path.join(top, name), content)
+  }
+  git(top, ['init', '-q', '-b', 'main'])
+  git(top, ['add', '-A'])
+  git(top, ['commit', '-q', '-m', 'start'])
+  // Every file an hour old, as a checkout long before the run leaves it; then an index that knows those stats.
+  execFileSync('find', [top, '-path', path.join(top, '.git'), '-prune', '-o', '-exec', 'touch', '-h', '-d', '1 hour ago', '{}', '+'])
+  git(top, ['update-index', '--refresh'])
+  return top
+}
+
+function agentFolders(): AgentFolders {
+  const base = path.join(root, 'agent')
+  const folders = { root: base, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), workspaceMount: path.join(base, 'workspace'), codexMount: path.join(base, 'codex') }
+  for (const folder of [folders.home, folders.codexHome, folders.workspaceMount, folders.codexMount, path.join(base, 'codex-source')]) mkdirSync(folder, { recursive: true })
+  return folders
+}
+
+/** The run around an agent that is `script` (sh, as the agent's uid, in the repository as lent). */
+async function runAsAgent(top: string, script: string): Promise<{ changes: Changes; touched: Touched | undefined }> {
+  const run = path.join(root, 'run')
+  mkdirSync(path.join(run, 'output'), { recursive: true, mode: 0o700 })
+  const identity = { privilege, uid: AGENT, gid: AGENT } as AgentIdentity
+  const folders = agentFolders()
+  const start = await recordStart(await locateRepository(top, run), [run])
+  const withheld = await lendWorkspace(identity, folders, top, path.join(folders.root, 'codex-source'))
+  const lent = await markLent(start.dirs)
+  execFileSync('sh', ['-euc', script], { cwd: folders.workspaceMount, uid: AGENT, gid: AGENT, env: { PATH: process.env.PATH }, stdio: 'pipe' })
+  const touched = await listTouched(privilege, top, lent)
+  // The listing is what is under test: without it collect reads every file, which proves nothing here.
+  expect(touched).toBeDefined()
+  const privateNow = await handBack(identity, folders, top)
+  const changes = await collectChanges(start, path.join(run, 'output'), new Redactor([]), [...withheld, ...privateNow], privilege, [], touched)
+  return { changes, touched }
+}
+
+/** The patch git makes from the start commit when it reads every file (an index with no stat data at all). */
+function patchReadingEverything(top: string): string {
+  const index = path.join(root, 'truth-index')
+  git(top, ['read-tree', 'HEAD'], { GIT_INDEX_FILE: index })
+  git(top, ['add', '--all'], { GIT_INDEX_FILE: index })
+  return git(top, ['diff', '--cached', '--no-ext-diff', '--no-color', '-M', '--binary', '--full-index', 'HEAD'], { GIT_INDEX_FILE: index })
+}
+
+function expectFaithful(top: string, changes: Changes, mustShow: RegExp[]): void {
+  const patch = readFileSync(changes.patchFile, 'latin1')
+  expect(patch).toBe(patchReadingEverything(top))
+  for (const shown of mustShow) expect(patch).toMatch(shown)
+}
+
+/** sh that puts back a path's mtime as it was before the change. */
+const keepMtime = (file: string, run: string): string => `m=$(stat -c %Y ${file}); ${run}; touch -h -d @$m ${file}`
+
+describe.skipIf(!privilege)('collect with what the agent touched', () => {
+  it('sees a same-length edit whose mtime was put back, in a folder where nothing else changed', async () => {
+    const top = repository({ 'a/config.txt': 'mode=safe\n' })
+    const { changes, touched } = await runAsAgent(top, keepMtime('a/config.txt', "printf 'mode=evil\\n' > a/config.txt"))
+    expect(statSync(path.join(top, 'a/config.txt')).size).toBe('mode=safe\n'.length)
+    expectFaithful(top, changes, [/^-mode=safe$/m, /^\+mode=evil$/m])
+    // Only what the agent touched is listed: the other files of the folder keep their stat and are not read again.
+    expect([...touched!]).toEqual(['a/config.txt'])
+  })
+
+  it('sees a file deleted and made again with the same size and mtime (its inode number may be recycled)', async () => {
+    const top = repository({ 'b/key.txt': 'AAAA\n' })
+    const { changes } = await runAsAgent(top, keepMtime('b/key.txt', "rm b/key.txt; printf 'BBBB\\n' > b/key.txt"))
+    expectFaithful(top, changes, [/^-AAAA$/m, /^\+BBBB$/m])
+  })
+
+  it('sees two same-size files swapped by renames, their mtimes set to each other\'s', async () => {
+    const top = repository({ 'c/left.txt': 'left!\n', 'c/right.txt': 'right\n' })
+    const { changes } = await runAsAgent(top, 'l=$(stat -c %Y c/left.txt); r=$(stat -c %Y c/right.txt); mv c/left.txt c/tmp; mv c/right.txt c/left.txt; mv c/tmp c/right.txt; touch -d @$l c/left.txt; touch -d @$r c/right.txt')
+    expectFaithful(top, changes, [/^\+right$/m, /^\+left!$/m])
+  })
+
+  it('sees a file replaced by a hard link to another of the same size', async () => {
+    const top = repository({ 'a/one.txt': 'one\n', 'a/two.txt': 'two\n' })
+    const { changes } = await runAsAgent(top, keepMtime('a/two.txt', 'rm a/two.txt; ln a/one.txt a/two.txt'))
+    expectFaithful(top, changes, [/^-two$/m, /^\+one$/m])
+  })
+
+  it('sees a mode change alone', async () => {
+    const top = repository({ 'b/run.sh': 'echo hi\n' })
+    const { changes } = await runAsAgent(top, 'chmod +x b/run.sh')
+    expectFaithful(top, changes, [/^old mode 100644\nnew mode 100755$/m])
+  })
+
+  it('sees two folders swapped whose files all keep their stat (only the inode numbers say which is which)', async () => {
+    const top = repository({ 'd/x/same.txt': 'from x\n', 'd/y/same.txt': 'from y\n' })
+    const { changes } = await runAsAgent(top, 'mv d/x d/tmp; mv d/y d/x; mv d/tmp d/y; touch -d "1 hour ago" d/x/same.txt d/y/same.txt')
+    expectFaithful(top, changes, [/^\+from y$/m, /^\+from x$/m])
+  })
+
+  it('sees a file turned into a link, a new file, a deletion and an edit deep in a folder made unreadable', async () => {
+    const top = repository({ 'e/f/g/deep.txt': 'deep\n', 'e/link-me.txt': 'plain\n', 'e/gone.txt': 'bye\n' })
+    const { changes } = await runAsAgent(
+      top,
+      `${keepMtime('e/f/g/deep.txt', "printf 'DEEP\\n' > e/f/g/deep.txt")}; rm e/link-me.txt; ln -s ../a/filler1.txt e/link-me.txt; rm e/gone.txt; printf 'new\\n' > e/new.txt; chmod 000 e/f`
+    )
+    expectFaithful(top, changes, [/^\+DEEP$/m, /^new file mode 120000$/m, /^deleted file mode 100644$/m, /^\+new$/m])
+  })
+
+  it('reads every file again when the listing cannot be trusted (no privilege, no mark)', async () => {
+    expect(await listTouched(undefined, root, { ctimeNs: 0n, wallMinusMonotonicMs: 0 })).toBeUndefined()
+    expect(await listTouched(privilege as Privilege, root, undefined)).toBeUndefined()
+    // A wall clock set back since the mark: the agent's changes could be dated before it.
+    expect(await listTouched(privilege as Privilege, root, { ctimeNs: 0n, wallMinusMonotonicMs: Date.now() - performance.now() + 60_000 })).toBeUndefined()
+  })
+})
