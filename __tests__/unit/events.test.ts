@@ -207,8 +207,43 @@ describe('EventReader', () => {
     for (let at = 0; at < data.length; at += 65_537) chunks.push(data.subarray(at, at + 65_537))
     const { output: passed, summary, events } = await read(chunks)
     expect(passed.equals(data)).toBe(true)
-    expect((events[0]?.item as { aggregated_output: string }).aggregated_output).toBe(output)
+    // A command's output is not read: it is skipped, not decoded; the rest of its event is.
+    expect(events[0]?.item).toEqual({ type: 'command_execution', command: 'cat big', aggregated_output: '', exit_code: 0 })
     expect(summary.lastAgentMessage).toBe('after the big line')
     expect(summary.eventCount).toBe(2)
+  })
+
+  it('reads long values it needs whole, and finds the end of a long value past escaped quotes and backslashes', async () => {
+    const message = `${'a "quoted" \\ word, '.repeat(5000)}the end \\`
+    const command = `bash -lc 'printf "%s" "${'x\\"'.repeat(8000)}"'`
+    const tricky = ['\\"', '\\\\', '"\\', '\\'].join('').repeat(10_000)
+    const events = [
+      { type: 'item.completed', item: { id: 'c1', type: 'command_execution', command, aggregated_output: tricky, exit_code: 1, status: 'failed' } },
+      { type: 'item.completed', item: { id: 'm1', type: 'agent_message', text: message } },
+      { type: 'item.completed', item: { id: 'm2', type: 'reasoning', notes: ['"'.repeat(20_000), 'short'], text: 'after' } }
+    ]
+    const data = Buffer.from(jsonl(...events))
+    for (const size of [data.length, 65_536, 4097]) {
+      const chunks: Buffer[] = []
+      for (let at = 0; at < data.length; at += size) chunks.push(data.subarray(at, at + size))
+      const { output, summary, events: seen } = await read(chunks)
+      expect(output.equals(data)).toBe(true)
+      expect(summary.lastAgentMessage).toBe(message)
+      expect(seen.map((event) => event.item)).toEqual([
+        { id: 'c1', type: 'command_execution', command, aggregated_output: '', exit_code: 1, status: 'failed' },
+        { id: 'm1', type: 'agent_message', text: message },
+        { id: 'm2', type: 'reasoning', notes: ['', 'short'], text: 'after' }
+      ])
+    }
+  })
+
+  it('still skips a long line that is not JSON, with or without quotes in it', async () => {
+    const broken = `{"type":"item.completed","item":{"type":"agent_message","text":"${'y'.repeat(40_000)}`
+    const unquoted = `{"type":"item.completed","item":{"type":"agent_message","text":"ok","x":${'1'.repeat(40_000)}`
+    const data = Buffer.from(`${broken}\n${unquoted}\n${jsonl({ type: 'item.completed', item: { type: 'agent_message', text: 'last' } })}`)
+    const { output, summary } = await read([data])
+    expect(output.equals(data)).toBe(true)
+    expect(summary.eventCount).toBe(1)
+    expect(summary.lastAgentMessage).toBe('last')
   })
 })
