@@ -80,27 +80,28 @@ export class Redactor {
   }
 
   /**
-   * Where secrets that start at `from` or later lie in `bytes`: in order, overlapping finds merged. The bytes
-   * before `from` are only looked at, for a token shape's boundary.
+   * Where secrets lie in `bytes` that start at `from` or later and before `before`, unmerged; the bytes before
+   * `from` are only looked at, for a token shape's boundary. Each shape is searched as a global expression
+   * goes on: from `shapesFrom[i]` at the earliest, and then after the end of its last match, which `ends` gives.
    */
-  findInBytes(bytes: Buffer, from = 0, shapes = true): Span[] {
+  findInBytes(bytes: Buffer, from: number, before: number, shapes: boolean, shapesFrom: number[] = []): { spans: Span[]; ends: number[] } {
     const spans: Span[] = []
     for (const literal of this.byteLiterals) {
-      for (let at = bytes.indexOf(literal, from); at >= 0; at = bytes.indexOf(literal, at + 1)) spans.push({ start: at, end: at + literal.length })
+      for (let at = bytes.indexOf(literal, from); at >= 0 && at < before; at = bytes.indexOf(literal, at + 1)) spans.push({ start: at, end: at + literal.length })
     }
-    for (const shape of shapes ? BYTE_SHAPES : []) {
-      // As a global expression finds them: the next match starts after the end of the last one.
-      let searchFrom = from
-      for (let at = bytes.indexOf(shape.anchor, from + shape.offset); at >= 0; at = bytes.indexOf(shape.anchor, at + 1)) {
+    const ends = BYTE_SHAPES.map((_, i) => Math.max(from, shapesFrom[i] ?? 0))
+    BYTE_SHAPES.forEach((shape, i) => {
+      if (!shapes) return
+      for (let at = bytes.indexOf(shape.anchor, ends[i]! + shape.offset); at >= 0 && at - shape.offset < before; at = bytes.indexOf(shape.anchor, at + 1)) {
         const start = at - shape.offset
-        if (start < searchFrom || !shape.lead.equals(bytes.subarray(start, start + shape.lead.length))) continue
+        if (start < ends[i]! || !shape.lead.equals(bytes.subarray(start, start + shape.lead.length))) continue
         const end = matchAt(shape.sticky, bytes, start)
         if (end === undefined) continue
         spans.push({ start, end })
-        searchFrom = end
+        ends[i] = end
       }
-    }
-    return mergeSpans(spans)
+    })
+    return { spans, ends }
   }
 
   /**
@@ -109,7 +110,12 @@ export class Redactor {
    * string that merely looks like a token is the user's data, and changing it would silently alter a file.
    */
   stream(options: StreamOptions = {}): RedactingStream {
-    return new RedactingStream(this, options.shapes ?? true)
+    return new RedactingStream(this.redaction(options))
+  }
+
+  /** What `stream` does, for a caller that writes the bytes itself. */
+  redaction(options: StreamOptions = {}): StreamRedaction {
+    return new StreamRedaction(this, options.shapes ?? true)
   }
 }
 
@@ -151,9 +157,33 @@ function matchAt(sticky: RegExp, bytes: Buffer, start: number): number | undefin
 }
 
 export class RedactingStream extends Transform {
-  /** Bytes read but not yet written. */
-  private pending: Buffer[] = []
-  private pendingBytes = 0
+  constructor(private readonly redaction: StreamRedaction) {
+    super()
+  }
+
+  /** Whether anything was removed. */
+  get changed(): boolean {
+    return this.redaction.changed
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    for (const part of this.redaction.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) this.push(part)
+    callback()
+  }
+
+  override _flush(callback: TransformCallback): void {
+    for (const part of this.redaction.end()) this.push(part)
+    callback()
+  }
+}
+
+/**
+ * The redaction of one stream of bytes, chunk by chunk. What it returns is to be written in order before the
+ * chunk given is changed: parts of it are views of that chunk, so a caller can read into the same buffer again.
+ */
+export class StreamRedaction {
+  /** Bytes read but not yet written (at most about the hold-back between chunks), a copy. */
+  private held = Buffer.alloc(0)
   /** The last bytes already written, so a token shape's start is judged as in the whole stream (it needs two bytes before it). */
   private written = Buffer.alloc(0)
   /** Whether anything was removed. */
@@ -162,50 +192,58 @@ export class RedactingStream extends Transform {
   constructor(
     private readonly redactor: Redactor,
     private readonly shapes: boolean
-  ) {
-    super()
-  }
+  ) {}
 
-  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-    this.pending.push(bytes)
-    this.pendingBytes += bytes.length
+  write(chunk: Buffer): Buffer[] {
     // Searching waits for twice the hold-back, so each search writes out at least the hold-back's worth.
-    if (this.pendingBytes >= 2 * this.redactor.holdBack) this.writeOut(false)
-    callback()
+    if (this.held.length + chunk.length >= 2 * this.redactor.holdBack) return this.writeOut(chunk, false)
+    this.held = Buffer.concat([this.held, chunk])
+    return []
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.pendingBytes) this.writeOut(true)
-    callback()
+  end(): Buffer[] {
+    return this.held.length ? this.writeOut(Buffer.alloc(0), true) : []
   }
 
   /**
-   * Writes all but the last hold-back bytes (all of them at the end). The search covers everything held,
-   * and a secret that crosses the cut is written out whole: none is longer than the hold-back, so it
-   * lies entirely within what is held.
+   * Writes what is held and `chunk`, all but the last hold-back bytes (all of them at the end). The search covers
+   * everything, and a secret that crosses the cut is written out whole: none is longer than the hold-back, so it
+   * lies entirely within what is searched. The chunk is searched where it lies, not copied: the bytes held
+   * (`head`) are searched together with the start of the chunk, for what starts in them (`seam`), and the rest of
+   * the chunk on its own, each shape going on after its last match in the seam.
    */
-  private writeOut(final: boolean): void {
-    const text = Buffer.concat([this.written, ...this.pending])
+  private writeOut(chunk: Buffer, final: boolean): Buffer[] {
+    const holdBack = this.redactor.holdBack
+    const head = Buffer.concat([this.written, this.held])
     const from = this.written.length
+    const seam = Buffer.concat([head, chunk.subarray(0, holdBack)])
     // What starts before `from` was already judged, with the hold-back after it in view.
-    const spans = this.redactor.findInBytes(text, from, this.shapes)
-    let cut = final ? text.length : text.length - this.redactor.holdBack
+    const inSeam = this.redactor.findInBytes(seam, from, head.length + LOOK_BEHIND, this.shapes)
+    const inChunk = this.redactor.findInBytes(chunk, LOOK_BEHIND, chunk.length, this.shapes, inSeam.ends.map((end) => end - head.length))
+    const spans = mergeSpans([...inSeam.spans, ...inChunk.spans.map(({ start, end }) => ({ start: start + head.length, end: end + head.length }))])
+    const total = head.length + chunk.length
+    let cut = final ? total : total - holdBack
     for (const span of spans) if (span.start < cut && span.end > cut) cut = span.end
-    const parts: Buffer[] = []
+    // Bytes `a` to `b` of head and chunk one after the other, as views where they lie.
+    const slice = (a: number, b: number): Buffer[] => {
+      const parts: Buffer[] = []
+      if (a < head.length) parts.push(head.subarray(a, Math.min(b, head.length)))
+      if (b > head.length) parts.push(chunk.subarray(Math.max(0, a - head.length), b - head.length))
+      return parts.filter((part) => part.length)
+    }
+    const out: Buffer[] = []
     let at = from
     for (const span of spans) {
       if (span.start >= cut) break
-      parts.push(text.subarray(at, span.start), REPLACEMENT_BYTES)
+      out.push(...slice(at, span.start), REPLACEMENT_BYTES)
       at = span.end
       this.changed = true
     }
-    parts.push(text.subarray(at, cut))
-    this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts))
-    // Copies, so that the big buffer of this search is not kept alive by its last bytes.
-    this.written = Buffer.from(text.subarray(Math.max(0, cut - LOOK_BEHIND), cut))
-    this.pending = cut < text.length ? [Buffer.from(text.subarray(cut))] : []
-    this.pendingBytes = text.length - cut
+    out.push(...slice(at, cut))
+    // Copies: the chunk may be read into again, and should not be kept alive by its last bytes.
+    this.written = Buffer.concat(slice(Math.max(0, cut - LOOK_BEHIND), cut))
+    this.held = Buffer.concat(slice(cut, total))
+    return out
   }
 }
 
