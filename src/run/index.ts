@@ -39,7 +39,8 @@ export interface RunOutcome {
 const STOP_GRACE_MS = 5_000
 // Codex 0.169.0 ends within a second of the proxy's refusal; a version that retried it would be stopped after this.
 const BUDGET_GRACE_MS = 10_000
-// What the agent prints passes through Codex into these files: enough for any real run, and a disk the agent cannot fill.
+// What the agent prints passes through Codex into these files: enough for any real run. (Codex's stdout file, which
+// events.jsonl is written from, holds what Codex printed until the run ends: like the work tree, only the disk bounds it.)
 const LOG_LIMIT_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
 
