@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, ftruncateSync, mkdtempSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { existsSync, fstatSync, ftruncateSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -34,7 +34,10 @@ async function collect(stdout: AgentStdout, finished: Promise<unknown>): Promise
 describe('AgentStdout', () => {
   it('hands over every byte written before the writer finished, read while it was still writing', async () => {
     const stdout = await AgentStdout.create(scratch())
-    expect(statSync(stdout.file).mode & 0o777).toBe(0o600)
+    // Nameless from the start: only the two descriptors reach it, a 0600 file.
+    expect(existsSync(stdout.file)).toBe(false)
+    expect(fstatSync(stdout.writerFd).mode & 0o777).toBe(0o600)
+    expect(fstatSync(stdout.writerFd).nlink).toBe(0)
     const pieces = Array.from({ length: 40 }, (_, i) => randomBytes(i % 3 === 0 ? 1_500_000 : 10 + i))
     let done!: () => void
     const finished = new Promise<void>((resolve) => (done = resolve))
@@ -51,14 +54,14 @@ describe('AgentStdout', () => {
     await writing
     expect(read.equals(Buffer.concat(pieces))).toBe(true)
     expect(beforeFinished).toBeGreaterThan(read.length / 2)
-    await stdout.remove()
-    expect(existsSync(stdout.file)).toBe(false)
+    await stdout.close()
   })
 
-  it('never takes a file that is already there', async () => {
+  it('never takes a file that is already there, and leaves it', async () => {
     const file = scratch()
     writeFileSync(file, 'planted')
     await expect(AgentStdout.create(file)).rejects.toThrow(/EEXIST/)
+    expect(existsSync(file)).toBe(true)
   })
 
   it('stops reading when told to, however much is left (a sparse file of 64 GiB)', async () => {
@@ -73,6 +76,6 @@ describe('AgentStdout', () => {
     expect(performance.now() - started).toBeLessThan(5_000)
     expect(read).toBeGreaterThan(0)
     expect(read).toBeLessThan(64 * 1024 ** 3)
-    await stdout.remove()
+    await stdout.close()
   })
 })

@@ -13,8 +13,9 @@ const LONGEST_WAIT_MS = 50
  * (`follow`). Through a pipe, the agent had to wait whenever the action was busy: a Node reader of a pipe
  * that did nothing but copy made the agent 5-8 times slower on 250 MB of events. The file is created here, readable and
  * writable by the action's user only (mode 0600): Codex gets a write-only descriptor, opened for appending,
- * and the agent user cannot open the file again, not even through /proc/<pid>/fd. It holds the unredacted output, so it is deleted (`remove`) when the run ends;
- * what is kept is the redacted events.jsonl written from it.
+ * and the agent user cannot open the file again, not even through /proc/<pid>/fd. It holds the unredacted output, so its
+ * name is removed as soon as both ends are open: Codex writes and the action reads through their descriptors, and the
+ * bytes are gone once both are closed, even when the action is killed; what is kept is the redacted events.jsonl.
  */
 export class AgentStdout {
   private constructor(
@@ -26,10 +27,14 @@ export class AgentStdout {
 
   static async create(file: string): Promise<AgentStdout> {
     const writer = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW, 0o600)
+    let reader: fs.FileHandle | undefined
     try {
-      return new AgentStdout(file, writer, await open(file, constants.O_RDONLY | constants.O_NOFOLLOW))
+      reader = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+      await rm(file)
+      return new AgentStdout(file, writer, reader)
     } catch (error) {
       closeSync(writer)
+      await reader?.close()
       await rm(file, { force: true })
       throw error
     }
@@ -76,10 +81,9 @@ export class AgentStdout {
     }
   }
 
-  /** Closes both ends and deletes the file. */
-  async remove(): Promise<void> {
+  /** Closes both ends: once Codex has exited too, the bytes are gone. */
+  async close(): Promise<void> {
     this.closeWriter()
     await this.reader.close().catch(() => {})
-    await rm(this.file, { force: true })
   }
 }

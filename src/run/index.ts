@@ -64,7 +64,7 @@ export async function runCodex(
   try {
     child = spawn(command.file, command.args, { ...command.options, cwd: configuration.workingDirectory, stdio: ['pipe', stdout.writerFd, 'pipe'] })
   } catch (error) {
-    await stdout.remove()
+    await stdout.close()
     throw new Error(`Could not run Codex (${binary}): ${(error as Error).message}`)
   }
   stdout.closeWriter()
@@ -162,7 +162,7 @@ export async function runCodex(
     process.off('SIGTERM', onCancel)
     // Whatever the agent started in the background ends with the step.
     await identity.signalAll(child.pid, 'SIGKILL')
-    await stdout.remove()
+    await stdout.close()
   }
 }
 
