@@ -329,7 +329,7 @@ describe("Codex's stdout, a file the action reads behind it (the action as root)
   // Codex writes its events into a 0600 file of the action's, opened for appending, which the action follows.
   // The agent cannot open it again through /proc/<codex>/fd; with pidfd_getfd (no Yama here) it can take
   // Codex's descriptor, which only writes: what it pushes through it is redacted and bounded like the rest.
-  it('cannot be read or reopened by the agent, and what the agent pushes into it is redacted, bounded and deleted after', async () => {
+  it('cannot be read or reopened by the agent, what the agent pushes into it is redacted and bounded, and no file of it is left', async () => {
     const repository = checkout(undefined)
     const token = `sk-proj-${randomBytes(24).toString('hex')}`
     const push = String.raw`my $pidfd = syscall(434, $ARGV[0] + 0, 0); my $fd = syscall(438, $pidfd, 1, 0); die "pidfd_getfd: $!\n" if $fd < 0; open(my $h, "+<&=", $fd) or open($h, ">&=", $fd) or die "fdopen: $!\n"; my $r = sysread($h, my $b, 16); print defined $r ? "read through the taken descriptor\n" : "no read through the taken descriptor: $!\n"; syswrite($h, q({"type":"error","message":"TOKEN"}) . "\n"); my $z = "\0" x 1048576; syswrite($h, $z) for 1 .. 300; syswrite($h, "\n"); print "pushed\n"`.replace('TOKEN', token)
