@@ -23,7 +23,7 @@ export async function benchEvents(rounds: number, megabytes: number): Promise<st
   await build({ entryPoints: [path.join(here, 'events-consumer.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: consumer, logLevel: 'error', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } })
   const lines: string[] = []
   try {
-    for (const kind of ['text', 'control']) {
+    for (const kind of ['text', 'control', 'line']) {
       const bare: number[] = []
       const action: number[] = []
       const rss: number[] = []
@@ -45,7 +45,7 @@ export async function benchEvents(rounds: number, megabytes: number): Promise<st
       }
       const ratio = median(action) / median(bare)
       lines.push(
-        `| ${megabytes} MB of ${kind === 'text' ? 'text' : 'control characters (escaped six-fold)'} | ${median(bare).toFixed(0)} | ${median(action).toFixed(0)} | **${ratio.toFixed(2)}** | ${((megabytes / median(action)) * 1000).toFixed(0)} | ${median(rss).toFixed(0)} (max ${Math.max(...rss).toFixed(0)}) |`
+        `| ${megabytes} MB of ${{ text: 'text', control: 'control characters (escaped six-fold)', line: 'text in one line' }[kind]} | ${median(bare).toFixed(0)} | ${median(action).toFixed(0)} | **${ratio.toFixed(2)}** | ${((megabytes / median(action)) * 1000).toFixed(0)} | ${median(rss).toFixed(0)} (max ${Math.max(...rss).toFixed(0)}) |`
       )
     }
   } finally {

@@ -325,6 +325,35 @@ describe('the logs stay bounded (the action as root)', () => {
   }, 300_000)
 })
 
+describe("Codex's stdout, a file the action reads behind it (the action as root)", () => {
+  // Codex writes its events into a 0600 file of the action's, opened for appending, which the action follows.
+  // The agent cannot open it again through /proc/<codex>/fd; with pidfd_getfd (no Yama here) it can take
+  // Codex's descriptor, which only writes: what it pushes through it is redacted and bounded like the rest.
+  it('cannot be read or reopened by the agent, what the agent pushes into it is redacted and bounded, and no file of it is left', async () => {
+    const repository = checkout(undefined)
+    const token = `sk-proj-${randomBytes(24).toString('hex')}`
+    const push = String.raw`my $pidfd = syscall(434, $ARGV[0] + 0, 0); my $fd = syscall(438, $pidfd, 1, 0); die "pidfd_getfd: $!\n" if $fd < 0; open(my $h, "+<&=", $fd) or open($h, ">&=", $fd) or die "fdopen: $!\n"; my $r = sysread($h, my $b, 16); print defined $r ? "read through the taken descriptor\n" : "no read through the taken descriptor: $!\n"; syswrite($h, q({"type":"error","message":"TOKEN"}) . "\n"); my $z = "\0" x 1048576; syswrite($h, $z) for 1 .. 300; syswrite($h, "\n"); print "pushed\n"`.replace('TOKEN', token)
+    const run = await attack(repository, undefined, [
+      `for p in $(pgrep -u $(id -u) -x codex); do ls -l /proc/$p/fd/1; cat /proc/$p/fd/1 > /dev/null && echo reopened for reading; echo '{"type":"turn.completed"}' >> /proc/$p/fd/1 && echo reopened for writing; perl -e '${push}' $p 2>&1; done`
+    ])
+    const output = toolOutput(0)
+    expect(output).toContain('codex-stdout.unredacted')
+    expect(output).toMatch(/Permission denied/)
+    expect(output).not.toContain('reopened for')
+    expect(output).toContain('no read through the taken descriptor')
+    expect(output).toContain('pushed')
+    expect(run.main.outputs.conclusion, run.main.stdout + run.main.stderr).toBe('success')
+    const folder = path.dirname(run.main.outputs['patch-path'])
+    const events = readFileSync(path.join(folder, 'events.jsonl'))
+    expect(events.length, 'events.jsonl grew with whatever the agent wrote').toBeLessThanOrEqual(256 * 1024 * 1024)
+    expect(events.includes(token)).toBe(false)
+    expect(events.includes('{"type":"error","message":"***"}')).toBe(true)
+    expect(run.main.stdout.includes(token)).toBe(false)
+    expect(uploaded().includes(token)).toBe(false)
+    expect(readdirSync(folder)).not.toContain('codex-stdout.unredacted')
+  }, 300_000)
+})
+
 describe('the step ends near timeout-minutes (the action as root)', () => {
   // The time limit covers Codex only. collect then hashes whatever the agent left: a sparse file costs
   // nothing to make and minutes of `git add` per gigabyte-tens; each git call has its own 15-minute

@@ -352,6 +352,27 @@ describe('RedactingStream', () => {
     expect(stream.changed).toBe(true)
   })
 
+  it('finds in bytes exactly the token shapes the expressions find in text, next to look-alikes and at every boundary', async () => {
+    // Pieces that make shapes, near-shapes and the boundaries around them; the stream (a native search for the
+    // byte each shape has at a fixed place, then the expression at that start) must agree with redact() on the text.
+    const pieces = ['sk-', 'sk-proj-', 'ghp_', 'gho_', 'ghx_', 'github_pat_', 'github_', 'eyJ', '.eyJ', 'k-', 'h_', 'J', '\\n', '\\t', '\\', '-', '_', '.', ' ', 'x', 'A1b2C3d4E5', 'abcdefghij', '0123456789', 'Zz_-']
+    const plain = new Redactor([])
+    let state = 42
+    const next = (n: number): number => {
+      state = (state * 1103515245 + 12345) >>> 0
+      return state % n
+    }
+    const text = (longest: number): string => Array.from({ length: 3000 }, () => (next(50) ? pieces[next(pieces.length)] : 'a'.repeat(next(longest)))).join('')
+    for (let round = 0; round < 40; round++) {
+      const input = text(1000)
+      const expected = plain.redact(input)
+      for (const chunks of [[Buffer.from(input)], randomChunks(Buffer.from(input), round + 1, 700)]) expectSame((await throughStream(plain, chunks)).output, expected, `round ${round}`)
+    }
+    // A token longer than the window a shape is first matched in is still removed whole when it is held whole.
+    const long = `x sk-proj-${'A1b2'.repeat(2000)} y`
+    expect((await throughStream(plain, [Buffer.from(long)])).output.toString()).toBe('x *** y')
+  })
+
   it('keeps memory bounded: 50 MB without a newline flows out while it is still being written', async () => {
     const stream = new Redactor([SECRET, API_KEY, GITHUB_TOKEN]).stream()
     const chunk = Buffer.alloc(64 * 1024, 'abcdefgh')

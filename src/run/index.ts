@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -10,7 +11,8 @@ import type { Settings } from '../inputs.js'
 import type { AgentIdentity } from '../isolation.js'
 import type { ModelProxy } from '../model-proxy.js'
 import { readStructuredOutput, type StructuredOutput } from '../output-schema.js'
-import type { Redactor } from '../redact.js'
+import type { Redactor, StreamRedaction } from '../redact.js'
+import { AgentStdout } from './agent-stdout.js'
 import { CommandCollector, type CommandLog } from './commands.js'
 import { EventReader, type CodexEvent, type EventSummary } from './events.js'
 
@@ -37,7 +39,8 @@ export interface RunOutcome {
 const STOP_GRACE_MS = 5_000
 // Codex 0.169.0 ends within a second of the proxy's refusal; a version that retried it would be stopped after this.
 const BUDGET_GRACE_MS = 10_000
-// What the agent prints passes through Codex into these files: enough for any real run, and a disk the agent cannot fill.
+// What the agent prints passes through Codex into these files: enough for any real run. (Codex's stdout file, which
+// events.jsonl is written from, holds what Codex printed until the run ends: like the work tree, only the disk bounds it.)
 const LOG_LIMIT_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
 
@@ -51,12 +54,20 @@ export async function runCodex(
 ): Promise<RunOutcome> {
   const eventsFile = path.join(configuration.directories.output, 'events.jsonl')
   const logFile = path.join(configuration.directories.output, 'codex.log')
+  const stdout = await AgentStdout.create(path.join(configuration.directories.output, 'codex-stdout.unredacted'))
   const args = codexArguments(settings, configuration)
   const command = identity.spawnCommand(binary, args, configuration.env)
   const startedAt = new Date()
   core.info(`Starting: codex ${args.join(' ')}`)
 
-  const child = spawn(command.file, command.args, { ...command.options, cwd: configuration.workingDirectory, stdio: ['pipe', 'pipe', 'pipe'] })
+  let child: ReturnType<typeof spawn>
+  try {
+    child = spawn(command.file, command.args, { ...command.options, cwd: configuration.workingDirectory, stdio: ['pipe', stdout.writerFd, 'pipe'] })
+  } catch (error) {
+    await stdout.close()
+    throw new Error(`Could not run Codex (${binary}): ${(error as Error).message}`)
+  }
+  stdout.closeWriter()
   child.stdin?.end(settings.prompt)
   child.stdin?.on('error', () => {})
 
@@ -68,8 +79,17 @@ export async function runCodex(
     void identity.signalAll(child.pid, 'SIGTERM')
     setTimeout(() => void identity.signalAll(child.pid, 'SIGKILL'), STOP_GRACE_MS).unref()
   }
-  const timer = setTimeout(() => stop('timeout', `Codex ran past timeout-minutes (${settings.timeoutMs / 60_000}); stopping it.`), settings.timeoutMs)
-  const onCancel = (signal: NodeJS.Signals): void => stop('cancelled', `The job was cancelled (${signal}); stopping Codex.`)
+  // The events are read behind Codex; after a stop, reading what it wrote ends too, however much that is.
+  const reading = new AbortController()
+  const stopReading = (): void => void setTimeout(() => reading.abort(), 2 * STOP_GRACE_MS).unref()
+  const timer = setTimeout(() => {
+    stop('timeout', `Codex ran past timeout-minutes (${settings.timeoutMs / 60_000}); stopping it.`)
+    stopReading()
+  }, settings.timeoutMs)
+  const onCancel = (signal: NodeJS.Signals): void => {
+    stop('cancelled', `The job was cancelled (${signal}); stopping Codex.`)
+    stopReading()
+  }
   process.on('SIGINT', onCancel)
   process.on('SIGTERM', onCancel)
   let budgetTimer: NodeJS.Timeout | undefined
@@ -99,9 +119,14 @@ export async function runCodex(
     child.once('error', reject)
     child.once('close', (code, signal) => resolve({ code, signal }))
   })
+  // Once Codex has exited, nothing writes its stdout any more ('close' waits for stderr too, which its children may hold).
+  const codexEnded = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
   try {
     const [, , exit] = await Promise.all([
-      pipeline(child.stdout!, reader, redactor.stream(), new FirstBytes(LOG_LIMIT_BYTES, 'events.jsonl'), createWriteStream(eventsFile, { mode: 0o600 })),
+      copyEvents(stdout, codexEnded, reading.signal, reader, redactor.redaction(), eventsFile),
       pipeline(stderrCopy, new FirstBytes(LOG_LIMIT_BYTES, 'codex.log'), createWriteStream(logFile, { mode: 0o600 })),
       exited
     ])
@@ -137,6 +162,7 @@ export async function runCodex(
     process.off('SIGTERM', onCancel)
     // Whatever the agent started in the background ends with the step.
     await identity.signalAll(child.pid, 'SIGKILL')
+    await stdout.close()
   }
 }
 
@@ -177,6 +203,46 @@ function logProgress(event: CodexEvent, redactor: Redactor): void {
     line = `${event.type}: ${String((event.error as { message?: string } | undefined)?.message ?? event.message)}`
   }
   if (line) printAgentText([redactor.redact(line.length > 2000 ? `${line.slice(0, 2000)}…` : line)])
+}
+
+/**
+ * Reads Codex's events behind it, and writes them redacted to `file`, up to the log limit. Without streams: each
+ * chunk is read, redacted and written before the next is read into the same buffer.
+ */
+async function copyEvents(stdout: AgentStdout, finished: Promise<void>, signal: AbortSignal, reader: EventReader, redaction: StreamRedaction, file: string): Promise<void> {
+  const events = await open(file, 'w', 0o600)
+  let room = LOG_LIMIT_BYTES
+  const write = async (parts: Buffer[]): Promise<void> => {
+    const kept: Buffer[] = []
+    for (const part of parts) {
+      if (part.length > room && room >= 0) core.warning(`events.jsonl reached ${LOG_LIMIT_BYTES} bytes; the rest of it was dropped.`)
+      if (room > 0) kept.push(part.subarray(0, room))
+      room -= part.length
+    }
+    await writeAll(events, kept)
+  }
+  try {
+    await stdout.follow(
+      finished,
+      async (chunk) => {
+        reader.take(chunk)
+        await write(redaction.write(chunk))
+      },
+      signal
+    )
+    reader.finish()
+    await write(redaction.end())
+  } finally {
+    await events.close()
+  }
+}
+
+async function writeAll(file: FileHandle, parts: Buffer[]): Promise<void> {
+  while (parts.length) {
+    let { bytesWritten } = await file.writev(parts)
+    while (parts.length && bytesWritten >= parts[0]!.length) bytesWritten -= parts.shift()!.length
+    if (parts.length && bytesWritten) parts[0] = parts[0]!.subarray(bytesWritten)
+  }
 }
 
 /** Passes the first `limit` bytes, then drops the rest and says once, in the log, that it did. */
