@@ -50,7 +50,7 @@ describe('the job summary', () => {
 
     expect(summary).toMatch(/<tr><th>requests<\/th>.*<\/tr><tr><td>31<\/td>/)
     expect(summary).toMatch(/Isolation: user \(the agent runs as the unprivileged user 'codex-agent-[0-9a-z]+' \(uid \d+\), without sudo\)\.<br>\nSandbox: bypass/)
-    expect(summary).toMatch(/<details><summary>Time of each stage<\/summary>\n\n<table><tr><th>stage<\/th><th>time<\/th><\/tr><tr><td>inputs<\/td>.*<tr><td>run<\/td><td>[\d.]+ (ms|s)<\/td><\/tr>/)
+    expect(summary).toMatch(/<details><summary>Time of each stage<\/summary>\n\n<table><tr><th>stage<\/th><th>time<\/th><\/tr><tr><td>startup<\/td><td>[\d.]+ ms<\/td><\/tr><tr><td>inputs<\/td>.*<tr><td>run<\/td><td>[\d.]+ (ms|s)<\/td><\/tr>/)
     expect(summary).toMatch(/<a href="https:\/\/github\.com\/[^"]+\/artifacts\/1">Patch and logs \(artifact\)<\/a>\n/)
 
     // The same agent text in the log stayed text too: no warning or error of the agent's reached the runner.
