@@ -4,7 +4,7 @@
 // numbers recycled, renames and swaps. Each patch must be byte for byte the one git makes when it
 // reads every file. Needs root (or passwordless sudo), like lend.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -200,6 +200,45 @@ describe.skipIf(!privilege)('collect with what the agent touched', () => {
     )
     expectFaithful(top, changes, [/^-aaaa$/m, /^\+bbbb$/m])
     expect(changes.changedFiles.length).toBe(6001)
+  })
+
+  // A second file system mounted inside the work tree, which dates changes to the whole second (ext4 with 128-byte
+  // inodes; ext2/3, FAT or an NFS server's own clock do their own way): an edit in the mark's second reads as older
+  // than the mark and is not listed. Lend lends one file system (-xdev) through a bind mount that does not show the
+  // other, so the agent reaches it only by its real path, and only where others may write.
+  const canMountExt4 = existsSync('/dev/loop-control') && ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].some((tool) => existsSync(tool))
+  async function inCoarseMount(prepare: (top: string) => void, script: (file: string) => string): Promise<void> {
+    const top = path.join(root, 'repo')
+    const image = path.join(root, 'coarse.img')
+    execFileSync('truncate', ['-s', '16M', image])
+    execFileSync('mkfs.ext4', ['-q', '-I', '128', '-F', image], { stdio: 'ignore' })
+    mkdirSync(path.join(top, 'vol'), { recursive: true })
+    execFileSync('mount', ['-o', 'loop', image, path.join(top, 'vol')])
+    try {
+      repository({ 'vol/conf.txt': 'safe\n' })
+      prepare(top)
+      // Run right after the mark: well within its second, before the listing refused mounts it broke (an empty patch).
+      const { changes } = await runAsAgent(top, script(`${top}/vol/conf.txt`), 'refused')
+      expectFaithful(top, changes, [/^-safe$/m, /^\+evil$/m])
+    } finally {
+      execFileSync('umount', ['--lazy', path.join(top, 'vol')])
+    }
+  }
+
+  it.skipIf(!canMountExt4)('sees an edit to a file others may write in a file system mounted inside the work tree that dates to the second', async () => {
+    // Not its owner, the agent cannot set the mtime back: git would see this one by its mtime alone.
+    await inCoarseMount(
+      (top) => chmodSync(path.join(top, 'vol', 'conf.txt'), 0o666),
+      (file) => `m=$(stat -c %Y ${file}); printf 'evil\\n' > ${file}; if touch -d @$m ${file} 2>/dev/null; then exit 9; fi`
+    )
+  })
+
+  it.skipIf(!canMountExt4)('sees a file made again (same inode number, mtime set back) in a folder others may write of a file system mounted inside the work tree that dates to the second', async () => {
+    // Its new owner sets the mtime back, the inode number is recycled, hand-back makes the runner the owner again: only the listing could tell.
+    await inCoarseMount(
+      (top) => chmodSync(path.join(top, 'vol'), 0o777),
+      (file) => `m=$(stat -c %Y ${file}); i=$(stat -c %i ${file}); rm -f ${file}; printf 'evil\\n' > ${file}; touch -d @$m ${file}; test $(stat -c %i ${file}) = $i`
+    )
   })
 
   it('reads every file again when the listing cannot be trusted (no privilege, no mark)', async () => {
