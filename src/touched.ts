@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { GitDirs } from './git-dir.js'
@@ -61,6 +61,13 @@ export async function listTouched(privilege: Privilege | undefined, top: string,
     core.info('The wall clock was set back while the agent ran: every file is read again to find its changes.')
     return undefined
   }
+  // The mark dates changes as the repository's file system does. Another one mounted inside may date them to the whole
+  // second (ext2/3, small-inode ext4), by its server's clock (NFS) or not at all (FAT): a change there can read as older.
+  const mounted = await mountsBelow(top)
+  if (mounted !== 0) {
+    core.info(`${mounted === undefined ? 'The mount table could not be read' : 'A file system is mounted inside the work tree'}: every file is read again to find its changes.`)
+    return undefined
+  }
   // find's -newer is strict: one nanosecond before the cutoff counts ties as touched.
   const reference = mark.ctimeNs - SLACK_NS - 1n
   const since = `@${reference / 1_000_000_000n}.${String(reference % 1_000_000_000n).padStart(9, '0')}`
@@ -71,4 +78,14 @@ export async function listTouched(privilege: Privilege | undefined, top: string,
   })
   if (listing === undefined) return undefined
   return new Set(listing.split('\0').filter(Boolean))
+}
+
+/** How many file systems are mounted strictly below `top` (the kernel's table), or undefined if that cannot be read. */
+async function mountsBelow(top: string): Promise<number | undefined> {
+  const table = await readFile('/proc/self/mountinfo', 'latin1').catch(() => undefined)
+  if (table === undefined) return undefined
+  // Bytes on both sides (latin1 keeps each); the table writes space, tab, newline and backslash as octal escapes.
+  const below = `${Buffer.from(top).toString('latin1')}/`
+  const points = table.split('\n').map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+  return points.filter((point) => point.startsWith(below)).length
 }

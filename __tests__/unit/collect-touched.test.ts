@@ -4,7 +4,7 @@
 // numbers recycled, renames and swaps. Each patch must be byte for byte the one git makes when it
 // reads every file. Needs root (or passwordless sudo), like lend.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -73,7 +73,7 @@ function agentFolders(): AgentFolders {
 }
 
 /** The run around an agent that is `script` (sh, as the agent's uid, in the repository as lent). */
-async function runAsAgent(top: string, script: string): Promise<{ changes: Changes; touched: Touched | undefined }> {
+async function runAsAgent(top: string, script: string, listing: 'used' | 'refused' = 'used'): Promise<{ changes: Changes; touched: Touched | undefined }> {
   const run = path.join(root, 'run')
   mkdirSync(path.join(run, 'output'), { recursive: true, mode: 0o700 })
   const identity = { privilege, uid: AGENT, gid: AGENT } as AgentIdentity
@@ -84,7 +84,8 @@ async function runAsAgent(top: string, script: string): Promise<{ changes: Chang
   execFileSync('sh', ['-euc', script], { cwd: folders.workspaceMount, uid: AGENT, gid: AGENT, env: { PATH: process.env.PATH }, stdio: 'pipe' })
   const touched = await listTouched(privilege, top, lent)
   // The listing is what is under test: without it collect reads every file, which proves nothing here.
-  expect(touched).toBeDefined()
+  if (listing === 'used') expect(touched).toBeDefined()
+  else expect(touched).toBeUndefined()
   const privateNow = await handBack(identity, folders, top)
   const changes = await collectChanges(start, path.join(run, 'output'), new Redactor([]), [...withheld, ...privateNow], privilege, [], touched)
   return { changes, touched }
@@ -154,6 +155,90 @@ describe.skipIf(!privilege)('collect with what the agent touched', () => {
       `${keepMtime('e/f/g/deep.txt', "printf 'DEEP\\n' > e/f/g/deep.txt")}; rm e/link-me.txt; ln -s ../a/filler1.txt e/link-me.txt; rm e/gone.txt; printf 'new\\n' > e/new.txt; chmod 000 e/f`
     )
     expectFaithful(top, changes, [/^\+DEEP$/m, /^new file mode 120000$/m, /^deleted file mode 100644$/m, /^\+new$/m])
+  })
+
+  // Attacks on the listing itself (attack-speed review): names find and git spell differently, links and type changes, a listing too long to keep.
+  it('sees a hidden edit to a file whose name holds a newline, a byte that is not UTF-8 and a cut multibyte character', async () => {
+    const top = path.join(root, 'repo')
+    // Two names that decode to the same text (the 0xff and 0xfe bytes both become U+FFFD): only the edited one must show.
+    const odd = (first: number) => Buffer.concat([Buffer.from(`${top}/odd/`), Buffer.from([first, 0x0a, 0x2e, 0xf0, 0x9f, 0x98])])
+    mkdirSync(path.join(top, 'odd'), { recursive: true })
+    writeFileSync(odd(0xff), 'AAAA\n')
+    writeFileSync(odd(0xfe), 'CCCC\n')
+    writeFileSync(path.join(top, 'odd', 'tab\there \\ "q".txt'), 'tab!\n')
+    repository({})
+    const { changes, touched } = await runAsAgent(
+      top,
+      `f=$(printf 'odd/\\377\\n.\\360\\237\\230'); m=$(stat -c %Y "$f"); printf 'BBBB\\n' > "$f"; touch -d @$m "$f"; ` +
+        `g=$(printf 'odd/tab\\there \\\\ "q".txt'); m=$(stat -c %Y "$g"); printf 'TAB!\\n' > "$g"; touch -d @$m "$g"`
+    )
+    expect(touched!.size).toBe(2)
+    expectFaithful(top, changes, [/^-AAAA$/m, /^\+BBBB$/m, /^-tab!$/m, /^\+TAB!$/m])
+    expect(readFileSync(changes.patchFile, 'latin1')).not.toMatch(/CCCC/)
+  })
+
+  it('sees an edit made through a hard link outside the work tree, the link since deleted, the mtime put back', async () => {
+    const top = repository({ 'a/secret.txt': 'keep\n' })
+    // Through the repository's own path (its lent view is a bind mount, which refuses links to another mount), to /tmp on the same file system.
+    const { changes } = await runAsAgent(top, `l=/tmp/codex-action-touched-link-$$; m=$(stat -c %Y a/secret.txt); ln ${top}/a/secret.txt $l; printf 'LEAK\\n' > $l; touch -d @$m $l; rm $l`)
+    expectFaithful(top, changes, [/^-keep$/m, /^\+LEAK$/m])
+  })
+
+  it('sees type changes: a folder replaced by a file, a file by a folder, a file by a link to itself renamed', async () => {
+    const top = repository({ 't/dir/inner.txt': 'inner\n', 't/file.txt': 'file\n', 't/keep.txt': 'keep\n' })
+    const { changes } = await runAsAgent(top, `rm -r t/dir; printf 'now a file\\n' > t/dir; rm t/file.txt; mkdir t/file.txt; printf 'x\\n' > t/file.txt/x; mv t/keep.txt t/kept.txt; ln -s kept.txt t/keep.txt`)
+    expectFaithful(top, changes, [/^deleted file mode 100644$/m, /^\+now a file$/m, /^new file mode 120000$/m])
+  })
+
+  it('reads every file again, and still sees a hidden edit, when the agent makes the listing outgrow 1 MiB', async () => {
+    const top = repository({ 'b/quiet.txt': 'aaaa\n' })
+    // 6,000 new empty files with 200-byte names: over 1.2 MB of listing, more than root's commands may print.
+    const { changes } = await runAsAgent(
+      top,
+      `mkdir n; cd n; seq 1 6000 | sed "s/$/-$(printf '%0195d' 0)/" | xargs touch; cd ..; ${keepMtime('b/quiet.txt', "printf 'bbbb\\n' > b/quiet.txt")}`,
+      'refused'
+    )
+    expectFaithful(top, changes, [/^-aaaa$/m, /^\+bbbb$/m])
+    expect(changes.changedFiles.length).toBe(6001)
+  })
+
+  // A second file system mounted inside the work tree, which dates changes to the whole second (ext4 with 128-byte
+  // inodes; ext2/3, FAT or an NFS server's own clock do their own way): an edit in the mark's second reads as older
+  // than the mark and is not listed. Lend lends one file system (-xdev) through a bind mount that does not show the
+  // other, so the agent reaches it only by its real path, and only where others may write.
+  const canMountExt4 = existsSync('/dev/loop-control') && ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].some((tool) => existsSync(tool))
+  async function inCoarseMount(prepare: (top: string) => void, script: (file: string) => string): Promise<void> {
+    const top = path.join(root, 'repo')
+    const image = path.join(root, 'coarse.img')
+    execFileSync('truncate', ['-s', '16M', image])
+    execFileSync('mkfs.ext4', ['-q', '-I', '128', '-F', image], { stdio: 'ignore' })
+    mkdirSync(path.join(top, 'vol'), { recursive: true })
+    execFileSync('mount', ['-o', 'loop', image, path.join(top, 'vol')])
+    try {
+      repository({ 'vol/conf.txt': 'safe\n' })
+      prepare(top)
+      // Run right after the mark: well within its second, before the listing refused mounts it broke (an empty patch).
+      const { changes } = await runAsAgent(top, script(`${top}/vol/conf.txt`), 'refused')
+      expectFaithful(top, changes, [/^-safe$/m, /^\+evil$/m])
+    } finally {
+      execFileSync('umount', ['--lazy', path.join(top, 'vol')])
+    }
+  }
+
+  it.skipIf(!canMountExt4)('sees an edit to a file others may write in a file system mounted inside the work tree that dates to the second', async () => {
+    // Not its owner, the agent cannot set the mtime back: git would see this one by its mtime alone.
+    await inCoarseMount(
+      (top) => chmodSync(path.join(top, 'vol', 'conf.txt'), 0o666),
+      (file) => `m=$(stat -c %Y ${file}); printf 'evil\\n' > ${file}; if touch -d @$m ${file} 2>/dev/null; then exit 9; fi`
+    )
+  })
+
+  it.skipIf(!canMountExt4)('sees a file made again (same inode number, mtime set back) in a folder others may write of a file system mounted inside the work tree that dates to the second', async () => {
+    // Its new owner sets the mtime back, the inode number is recycled, hand-back makes the runner the owner again: only the listing could tell.
+    await inCoarseMount(
+      (top) => chmodSync(path.join(top, 'vol'), 0o777),
+      (file) => `m=$(stat -c %Y ${file}); i=$(stat -c %i ${file}); rm -f ${file}; printf 'evil\\n' > ${file}; touch -d @$m ${file}; test $(stat -c %i ${file}) = $i`
+    )
   })
 
   it('reads every file again when the listing cannot be trusted (no privilege, no mark)', async () => {

@@ -27,6 +27,12 @@ export function neededPath(entryPath: string, platform: CodexPlatform): string |
   return relative
 }
 
+// The bytes are written before the sha512 can say whether they are Codex's: a forged tarball (a hostile
+// registry or mirror, a poisoned cache entry) must not fill the disk or its inodes first. Codex 0.169.0
+// unpacks to 5 files and 370 MB; these bounds leave room for it to grow tenfold.
+const MOST_FILES = 1_000
+const MOST_BYTES = 4 * 1024 ** 3
+
 const PLAIN_SEGMENT = /^(?!\.\.?$)[^/\\\0]+$/
 
 /**
@@ -46,6 +52,7 @@ export async function unpackTarball(tarball: Readable, platform: CodexPlatform, 
   const openFiles = new Set<WriteStream>()
   const written: Array<Promise<void>> = []
   const wanted = new Set<string>()
+  let unpackedBytes = 0
   let signalFailure: () => void = () => {}
   const failed = new Promise<void>((resolve) => (signalFailure = resolve))
   const fail = (error: Error) => {
@@ -80,6 +87,8 @@ export async function unpackTarball(tarball: Readable, platform: CodexPlatform, 
       throw new Error(`the entry '${entry.path}' is a ${entry.type}, not a regular file`)
     }
     if (wanted.has(relative)) throw new Error(`the entry '${entry.path}' appears twice`)
+    unpackedBytes += entry.size ?? 0
+    if (wanted.size >= MOST_FILES || unpackedBytes > MOST_BYTES) throw new Error(`it holds more than ${MOST_FILES} files or ${MOST_BYTES / 1024 ** 3} GiB to write, far more than Codex`)
     wanted.add(relative)
     const target = path.join(staging, relative)
     const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644

@@ -98,6 +98,8 @@ export interface RawEntry {
   content?: string
   linkname?: string
   mode?: number
+  /** The size the header declares, when it is not the content's (a forged header). */
+  size?: number
 }
 
 /**
@@ -115,7 +117,7 @@ export function rawTarball(entries: RawEntry[]): FakeTarball {
     octal(100, 8, entry.mode ?? 0o755)
     octal(108, 8, 0)
     octal(116, 8, 0)
-    octal(124, 12, content.length)
+    octal(124, 12, entry.size ?? content.length)
     octal(136, 12, 0)
     field(148, 8, '        ')
     field(156, 1, entry.type ?? '0')

@@ -310,7 +310,10 @@ describe('the streaming unpack refuses what a Codex tarball never holds', () => 
     ['a named pipe', [binary, { name: `${vendor}/codex-resources/pipe`, type: '6' }], 'is a FIFO, not a regular file'],
     ['a character device', [binary, { name: `${vendor}/codex-resources/null`, type: '3' }], 'is a CharacterDevice, not a regular file'],
     ['the same file twice', [binary, { ...binary, content: '#!/bin/sh\necho second\n' }], 'appears twice'],
-    ['no binary for the platform', [{ name: `${vendor}/codex-path/rg`, content: 'rg' }], `has no ${vendor}/bin/codex`]
+    ['no binary for the platform', [{ name: `${vendor}/codex-path/rg`, content: 'rg' }], `has no ${vendor}/bin/codex`],
+    // Refused at the header, before a byte of it is written: unverified bytes must not fill the disk.
+    ['a file declared larger than 4 GiB', [binary, { name: `${vendor}/codex-resources/huge`, size: 5 * 1024 ** 3 }], 'more than 1000 files or 4 GiB to write'],
+    ['more than 1,000 files', [binary, ...Array.from({ length: 1_000 }, (_, i) => ({ name: `${vendor}/codex-resources/f${i}`, content: 'x' }))], 'more than 1000 files or 4 GiB to write']
   ])('%s: refused after the sha512 verified, nothing installed or written outside', async (_label, entries, reason) => {
     const crafted = rawTarball(entries)
     serveRelease(crafted)
