@@ -254,7 +254,7 @@ describe('EventReader', () => {
     expect(summary.lastAgentMessage).toBe('last')
   })
 
-  it('holds a long line of many short values the agent can make Codex print (a plan of 500,000 steps) in flat memory', async () => {
+  it('holds a long line of 500,000 short values (what the agent writes through a descriptor taken from Codex, or a change of very many files) in flat memory', async () => {
     // Kept as a Buffer per piece, the 15 MB of this line took 1 GB of memory and 12 s before its newline.
     const steps = Array.from({ length: 500_000 }, () => '{"text":"","completed":false}').join(',')
     const line = Buffer.from(`{"type":"item.completed","item":{"id":"item_1","type":"todo_list","items":[${steps}]}}`)

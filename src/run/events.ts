@@ -136,8 +136,8 @@ export class EventReader {
  */
 class LineSkeleton {
   /**
-   * What is kept, in one buffer that grows: not a Buffer per piece, which on a line of many short values (a plan of
-   * many steps, a long list of changed files) cost some 60 bytes each in objects, and 1 GB of memory on a 15 MB line.
+   * What is kept, in one buffer that grows: not a Buffer per piece, which on a line of many short values (a long list
+   * of changed files, or what the agent writes through a descriptor taken from Codex) took 1 GB of memory on 15 MB.
    */
   private kept = Buffer.allocUnsafe(LONG_VALUE * 4)
   private keptBytes = 0
