@@ -253,4 +253,22 @@ describe('EventReader', () => {
     expect(summary.eventCount).toBe(1)
     expect(summary.lastAgentMessage).toBe('last')
   })
+
+  it('holds a long line of 500,000 short values (what the agent writes through a descriptor taken from Codex, or a change of very many files) in flat memory', async () => {
+    // Kept as a Buffer per piece, the 15 MB of this line took 1 GB of memory and 12 s before its newline.
+    const steps = Array.from({ length: 500_000 }, () => '{"text":"","completed":false}').join(',')
+    const line = Buffer.from(`{"type":"item.completed","item":{"id":"item_1","type":"todo_list","items":[${steps}]}}`)
+    const reader = new EventReader()
+    const buffer = Buffer.alloc(1024 * 1024)
+    const before = process.memoryUsage()
+    let grew = 0
+    for (let at = 0; at < line.length; at += buffer.length) {
+      reader.take(buffer.subarray(0, line.copy(buffer, 0, at, at + buffer.length)))
+      const now = process.memoryUsage()
+      grew = Math.max(grew, now.heapUsed + now.arrayBuffers - before.heapUsed - before.arrayBuffers)
+    }
+    expect(grew).toBeLessThan(100 * 1024 * 1024)
+    reader.take(Buffer.from('\n'))
+    expect(reader.summary.eventCount).toBe(1)
+  })
 })

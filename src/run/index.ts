@@ -37,6 +37,9 @@ export interface RunOutcome {
 }
 
 const STOP_GRACE_MS = 5_000
+// How long the events Codex wrote are read on after it exits: the action reads hundreds of MB a second, and
+// a file the agent made a terabyte long of nothing (ftruncate on a descriptor of Codex's) must not hold the step.
+const READ_AFTER_EXIT_MS = 60_000
 // Codex 0.169.0 ends within a second of the proxy's refusal; a version that retried it would be stopped after this.
 const BUDGET_GRACE_MS = 10_000
 // What the agent prints passes through Codex into these files: enough for any real run. (Codex's stdout file, which
@@ -124,9 +127,20 @@ export async function runCodex(
     child.once('exit', () => resolve())
     child.once('error', () => resolve())
   })
+  // Nothing the agent started outlives Codex: a process holding Codex's stderr would keep 'close' from ever coming
+  // (and a stop after the exit does nothing), one holding its stdout could write on behind it.
+  let eventsRead = false
+  void codexEnded.then(() => {
+    void identity.signalAll(child.pid, 'SIGKILL')
+    setTimeout(() => {
+      if (eventsRead) return
+      core.warning(`Codex's output was still being read ${READ_AFTER_EXIT_MS / 1000} s after it exited; the rest of it was not read.`)
+      reading.abort()
+    }, READ_AFTER_EXIT_MS).unref()
+  })
   try {
     const [, , exit] = await Promise.all([
-      copyEvents(stdout, codexEnded, reading.signal, reader, redactor.redaction(), eventsFile),
+      copyEvents(stdout, codexEnded, reading.signal, reader, redactor.redaction(), eventsFile).finally(() => void (eventsRead = true)),
       pipeline(stderrCopy, new FirstBytes(LOG_LIMIT_BYTES, 'codex.log'), createWriteStream(logFile, { mode: 0o600 })),
       exited
     ])
