@@ -38,13 +38,13 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  */
 export async function openAgentFile(file: string, rules: AgentFileRules): Promise<AgentFile> {
   const seen = await lstat(file)
-  if (!seen.isFile()) throw new AgentFileRefused(file, `is ${kindOf(seen)}, not a regular file`)
+  if (!seen.isFile()) throw new AgentFileRefused(file, `is ${fileKind(seen)}, not a regular file`)
   const handle = await open(file, OPEN_FLAGS).catch((error: NodeJS.ErrnoException) => {
     throw new AgentFileRefused(file, error.code === 'ELOOP' ? 'became a symbolic link' : `could not be opened (${error.code ?? error.message})`)
   })
   try {
     const opened = await handle.stat()
-    if (!opened.isFile()) throw new AgentFileRefused(file, `became ${kindOf(opened)}`)
+    if (!opened.isFile()) throw new AgentFileRefused(file, `became ${fileKind(opened)}`)
     if (opened.dev !== seen.dev || opened.ino !== seen.ino) throw new AgentFileRefused(file, 'was replaced while it was being opened')
     if (opened.nlink !== 1) throw new AgentFileRefused(file, `has ${opened.nlink} names (a hard link)`)
     if (rules.owner !== undefined && opened.uid !== rules.owner) throw new AgentFileRefused(file, `belongs to uid ${opened.uid}, not to uid ${rules.owner}`)
@@ -79,11 +79,13 @@ export async function findAgentFiles(directory: string, name: RegExp, maxEntries
   return found
 }
 
-function kindOf(stats: Awaited<ReturnType<typeof lstat>>): string {
+/** What an entry is, in words, for a message that refuses it. */
+export function fileKind(stats: Awaited<ReturnType<typeof lstat>>): string {
   if (stats.isSymbolicLink()) return 'a symbolic link'
-  if (stats.isFIFO()) return 'a FIFO'
+  if (stats.isFIFO()) return 'a named pipe (FIFO)'
   if (stats.isSocket()) return 'a socket'
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device'
   if (stats.isDirectory()) return 'a folder'
-  return 'not a regular file'
+  if (stats.isFile()) return 'a file'
+  return 'a special file'
 }

@@ -59,7 +59,7 @@ describe('openAgentFile', () => {
     const fifo = path.join(scratch(), 'rollout-fifo.jsonl')
     execFileSync('mkfifo', [fifo])
     const started = Date.now()
-    await expect(openAgentFile(fifo, { maxBytes: 1024 })).rejects.toThrow(/is a FIFO, not a regular file/)
+    await expect(openAgentFile(fifo, { maxBytes: 1024 })).rejects.toThrow(/is a named pipe \(FIFO\), not a regular file/)
     expect(Date.now() - started).toBeLessThan(1000)
   })
 

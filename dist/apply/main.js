@@ -38010,14 +38010,14 @@ const OPEN_FLAGS = constants$7.O_RDONLY | constants$7.O_NOFOLLOW | constants$7.O
 async function openAgentFile(file, rules) {
     const seen = await lstat$1(file);
     if (!seen.isFile())
-        throw new AgentFileRefused(file, `is ${kindOf(seen)}, not a regular file`);
+        throw new AgentFileRefused(file, `is ${fileKind(seen)}, not a regular file`);
     const handle = await open$1(file, OPEN_FLAGS).catch((error) => {
         throw new AgentFileRefused(file, error.code === 'ELOOP' ? 'became a symbolic link' : `could not be opened (${error.code ?? error.message})`);
     });
     try {
         const opened = await handle.stat();
         if (!opened.isFile())
-            throw new AgentFileRefused(file, `became ${kindOf(opened)}`);
+            throw new AgentFileRefused(file, `became ${fileKind(opened)}`);
         if (opened.dev !== seen.dev || opened.ino !== seen.ino)
             throw new AgentFileRefused(file, 'was replaced while it was being opened');
         if (opened.nlink !== 1)
@@ -38032,18 +38032,21 @@ async function openAgentFile(file, rules) {
         throw error;
     }
 }
-function kindOf(stats) {
+/** What an entry is, in words, for a message that refuses it. */
+function fileKind(stats) {
     if (stats.isSymbolicLink())
         return 'a symbolic link';
     if (stats.isFIFO())
-        return 'a FIFO';
+        return 'a named pipe (FIFO)';
     if (stats.isSocket())
         return 'a socket';
     if (stats.isCharacterDevice() || stats.isBlockDevice())
         return 'a device';
     if (stats.isDirectory())
         return 'a folder';
-    return 'not a regular file';
+    if (stats.isFile())
+        return 'a file';
+    return 'a special file';
 }
 
 // run.json and last-message.md are small; an artifact that says otherwise is not read whole.

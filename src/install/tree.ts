@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, open, readdir } from 'node:fs/promises'
 import path from 'node:path'
+import { fileKind } from '../agent-files.js'
 
 /**
  * Every file of an installed Codex tree, by path relative to the tree: `'<mode> <sha256 hex>'`,
@@ -61,7 +62,7 @@ export async function describeTree(root: string, emptyFolders: string[] = []): P
     const where = relative ? path.join(root, relative) : root
     const info = await lstat(where)
     const name = relative || '.'
-    if (!info.isDirectory() && (!relative || !info.isFile())) throw new RefusedTree(`${name} is ${kindOf(info)}, not a regular file`)
+    if (!info.isDirectory() && (!relative || !info.isFile())) throw new RefusedTree(`${name} is ${fileKind(info)}, not a regular file`)
     if (uid !== undefined && info.uid !== uid) throw new RefusedTree(`${name} belongs to uid ${info.uid}, not to this user (${uid})`)
     if (POSIX && info.mode & 0o7022) throw new RefusedTree(`${name} has mode ${(info.mode & 0o7777).toString(8)} (writable by others, or set-id or sticky)`)
     if (info.isDirectory()) {
@@ -96,11 +97,3 @@ async function sha256(file: string, inode: number): Promise<string> {
   }
 }
 
-function kindOf(info: Awaited<ReturnType<typeof lstat>>): string {
-  if (info.isSymbolicLink()) return 'a symbolic link'
-  if (info.isFIFO()) return 'a named pipe'
-  if (info.isSocket()) return 'a socket'
-  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device'
-  if (info.isFile()) return 'a file'
-  return 'a special file'
-}
