@@ -175,7 +175,7 @@ describe.each([
       expect(uploadedFile(world, 'transcript.jsonl').toString()).toContain('Left some links behind.')
     } else {
       expect(names).not.toContain('transcript.jsonl')
-      expect(log).toMatch(/Codex's transcript was not published: .*rollout-[^ ]*\.jsonl (is a symbolic link|is a FIFO|has 2 names)/)
+      expect(log).toMatch(/Codex's transcript was not published: .*rollout-[^ ]*\.jsonl (is a symbolic link|is a named pipe \(FIFO\)|has 2 names)/)
     }
     expect(run.post?.exitCode, run.post?.stdout).toBe(0)
   })
