@@ -84,7 +84,10 @@ export async function collectChanges(start: StartPoint, outputDirectory: string,
 async function collectInto(index: string, start: StartPoint, outputDirectory: string, redactor: Redactor, privateEntries: string[], privilege: Privilege | undefined, slice: string[], touched: Touched | undefined): Promise<Changes> {
   const { dirs } = start
   // The start index lies in the folder that restoreGitDir deletes: copied first.
-  const fromStart = touched !== undefined && (await copyIndex(start.index, index).then(() => true, () => false))
+  // Lent without a listing to trust (a file system mounted inside, a failed listing): every file is read again, from
+  // no stat data at all, since a file system that dates to the second can give a changed file its old stat back.
+  const readAll = touched === undefined && privilege !== undefined
+  const fromStart = (touched !== undefined || readAll) && (await copyIndex(start.index, index).then(() => true, () => false))
   await restoreGitDir(dirs, privilege)
   if (!fromStart) await copyIndex(path.join(dirs.home, 'index'), index).catch(() => undefined)
   const { nestedRepositories, specialGitFiles, oversized } = await findGitTraps(dirs.top)
@@ -98,7 +101,7 @@ async function collectInto(index: string, start: StartPoint, outputDirectory: st
   // What the agent could not read never goes out in its patch, wherever it was moved to.
   const excluded = [...start.excluded, ...nestedRepositories, ...oversized, ...privateEntries]
   // The agent stopped, nothing it touched keeps its stat data: every file it may have changed is read, and only those.
-  if (fromStart && touched) await forgetStat(dirs, dirs.home, index, (relative) => touched.has(relative))
+  if (fromStart) await forgetStat(dirs, dirs.home, index, touched ? (relative) => touched.has(relative) : () => true)
   await stageWorkTree(dirs, dirs.home, index, excluded, { attributeSource: start.tree, statProvesSame: fromStart })
   const patchFile = path.join(outputDirectory, 'codex.patch')
   // The start tree against the work tree staged in the scratch index: no tree needs writing for the end.

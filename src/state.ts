@@ -17,7 +17,7 @@ export interface RunState {
   firewall?: FirewallState
   /** A kernel setting relaxed so that Codex's sandbox could start, saved before it was changed. */
   relaxedSysctl?: RelaxedSysctl
-  /** Main stopped every process of the agent, swept its files and handed the repository back: cleanup need not again. */
+  /** Main stopped every process of the agent, swept its files and handed the repository back: cleanup need not hand it back again. */
   handedBack?: boolean
   /** Main's cleanup left nothing behind: the post step has nothing to do. */
   cleanedUp?: boolean

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { GitDirs } from './git-dir.js'
@@ -84,8 +84,10 @@ export async function listTouched(privilege: Privilege | undefined, top: string,
 async function mountsBelow(top: string): Promise<number | undefined> {
   const table = await readFile('/proc/self/mountinfo', 'latin1').catch(() => undefined)
   if (table === undefined) return undefined
+  // The table names mount points by their real paths: a top reached through a link is looked up by both.
+  const real = await realpath(top).catch(() => top)
   // Bytes on both sides (latin1 keeps each); the table writes space, tab, newline and backslash as octal escapes.
-  const below = `${Buffer.from(top).toString('latin1')}/`
+  const below = [top, real].map((folder) => `${Buffer.from(folder).toString('latin1')}/`)
   const points = table.split('\n').map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-  return points.filter((point) => point.startsWith(below)).length
+  return points.filter((point) => below.some((prefix) => point.startsWith(prefix))).length
 }
