@@ -29,11 +29,10 @@ export async function cleanup(state: RunState | undefined, known?: AgentIdentity
       left.push(what)
     })
   }
-  // Stopped and swept again even after main did: a process caught mid-fork by main's stop can have written since.
+  // All of it again even after main did: a process caught mid-fork by main's stop can have written since.
   await step("stop the agent's processes", () => identity.stop())
   await step("delete the agent's files in shared folders", () => identity.sweep([state.gitDirs?.top, state.runRoot].filter((folder): folder is string => Boolean(folder))))
-  // Main handed the repository back once the agent was stopped; what the agent owns in it cannot have changed since.
-  if (!state.handedBack) await step('give the repository back to the runner user', () => handBack(identity, state.folders, state.gitDirs?.top))
+  await step('give the repository back to the runner user', () => handBack(identity, state.folders, state.gitDirs?.top))
   const { gitDirs } = state
   if (gitDirs) await step("put the repository's git dir back", async () => (await restoreGitDir(gitDirs, identity.privilege)) && core.info(`Put the repository's git dir back at ${gitDirs.home}.`))
   await step("remove the agent's folders", () => removeAgentFolders(identity.privilege, state.folders))

@@ -40,8 +40,8 @@ export interface AgentIdentity {
   signalAll(pid: number | undefined, signal: NodeJS.Signals): Promise<void>
   /** Kills every process of the agent so that none survives, however it forks; returns the pids still alive (none, normally). */
   stop(pid?: number): Promise<number[]>
-  /** Once it is stopped: deletes what the agent left in shared writable folders (except below `keep`) and its IPC objects; returns what could not be deleted. */
-  sweep(keep: string[]): Promise<string[]>
+  /** Once it is stopped: deletes what the agent left in shared writable folders (except below `keep`) and its IPC objects. */
+  sweep(keep: string[]): Promise<void>
   /** Deletes the agent user; returns what could not be removed, with what the sweep could not. */
   remove(): Promise<string[]>
 }
@@ -122,7 +122,7 @@ function runnerIdentity(reason: string): AgentIdentity {
       if (pid) killGroup(pid, 'SIGKILL')
       return []
     },
-    sweep: async () => [],
+    sweep: async () => {},
     remove: async () => []
   }
 }
@@ -220,7 +220,6 @@ function agentUserIdentity(privilege: Privilege, userName: string, ids?: { uid: 
     },
     async sweep(keep) {
       swept = [...(await removeFilesOf(privilege, uid, keep)), ...(await removeIpcOf(privilege, uid)), ...(await removeMessageQueuesOf(privilege, uid))]
-      return swept
     },
     async remove() {
       const left: string[] = []

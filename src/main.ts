@@ -64,12 +64,10 @@ async function main(): Promise<void> {
     const survivors = await clock.time('stop', () => identity.stop())
     if (survivors.length) throw new Error(`The agent's processes ${survivors.join(', ')} could not be stopped; the repository is not read while they may still write to it.`)
     // Before hand-back: a link from the agent's home to its file in /tmp must not make that file the runner's.
-    const unswept = await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
+    await clock.time('sweep', () => identity.sweep([start.dirs.top, runRoot]))
     // Before hand-back, whose chown moves every change time.
     const touched = await clock.time('list-touched', () => listTouched(identity.privilege, start.dirs.top, lent))
     const privateNow = await clock.time('hand-back', () => handBack(identity, folders, start.dirs.top))
-    // What the sweep could not delete, cleanup tries again and reports.
-    if (!unswept.length) saveRunState(Object.assign(state, { handedBack: true }))
     const changes = await clock.time('collect', () => collectChanges(start, configuration.directories.output, redactor, [...withheld, ...privateNow], identity.privilege, settings.paths, touched))
     const network = await egress.close()
     const cost = estimateCost(settings.model ?? proxy.model(), proxy.usage, settings.modelPrices)

@@ -17,8 +17,6 @@ export interface RunState {
   firewall?: FirewallState
   /** A kernel setting relaxed so that Codex's sandbox could start, saved before it was changed. */
   relaxedSysctl?: RelaxedSysctl
-  /** Main stopped every process of the agent, swept its files and handed the repository back: cleanup need not hand it back again. */
-  handedBack?: boolean
   /** Main's cleanup left nothing behind: the post step has nothing to do. */
   cleanedUp?: boolean
 }

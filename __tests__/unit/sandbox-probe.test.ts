@@ -43,7 +43,7 @@ function identity(blocked: () => boolean): AgentIdentity {
         : { file: program, args, options: { env } },
     signalAll: async () => {},
     stop: async () => [],
-    sweep: async () => [],
+    sweep: async () => {},
     remove: async () => []
   }
 }

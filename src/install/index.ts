@@ -20,7 +20,7 @@ export interface InstallRequest {
   npmRegistry: string
   npmRegistryToken?: string
   cache: boolean
-  /** Download retry policy; defaults to downloadToFile's own (4 attempts, 1 s first backoff). Tests shorten it. */
+  /** Download retry policy; defaults to downloadStream's own (4 attempts, 1 s first backoff). Tests shorten it. */
   retry?: { attempts?: number; firstBackoffMs?: number }
 }
 
