@@ -56,8 +56,7 @@ describe.each(shapes)('one cleanup is enough ($shape)', ({ runner }) => {
     expect(toolOutput(0)).not.toContain('wrote')
     expect(toolOutput(1)).toContain('left')
     // Main's own state reached the post step: its run folder, and main's word that it cleaned up.
-    const state = JSON.parse(run.main.state['codex-action-run'] ?? '{}') as { cleanedUp?: boolean; handedBack?: boolean; runRoot?: string }
-    expect(state.handedBack).toBe(true)
+    const state = JSON.parse(run.main.state['codex-action-run'] ?? '{}') as { cleanedUp?: boolean; runRoot?: string }
     expect(state.cleanedUp).toBe(true)
     expect(state.runRoot).toMatch(/codex-action-[0-9a-f-]{36}$/)
     expect(run.post?.stdout).toContain('Nothing to clean up: the main step already removed')
